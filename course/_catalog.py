@@ -1,0 +1,48 @@
+"""The module map: one row per module, the single place that names them."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ._errors import CourseError
+
+
+@dataclass(frozen=True)
+class Module:
+    id: str  # "m02"
+    slug: str  # "02_experiment_tracking": folder and notebook name in solutions/ and modules/
+    title: str
+    level: str
+    minutes: int
+    tools: str
+    ready: bool  # False: planned, not yet in solutions/
+
+
+MODULES: tuple[Module, ...] = (
+    Module("m00", "00_welcome", "Welcome and the local stack", "Beginner", 20, "MLflow", True),
+    Module("m01", "01_reproducible_training", "Reproducible training", "Beginner", 45, "scikit-learn", False),
+    Module("m02", "02_experiment_tracking", "Experiment tracking with MLflow", "Beginner", 45, "MLflow", True),
+    Module("m03", "03_model_registry", "Model registry and governance", "Intermediate", 45, "MLflow", False),
+    Module("m04", "04_feature_store", "Feature store with Feast", "Intermediate", 60, "Feast", False),
+    Module("m05", "05_testing_cicd", "Testing and CI/CD for ML", "Intermediate", 60, "pytest, GitHub Actions", False),
+    Module("m06", "06_deployment_serving", "Deployment and serving", "Intermediate", 60, "MLflow serving", False),
+    Module("m07", "07_monitoring_drift", "Monitoring and drift detection", "Intermediate", 60, "Evidently", False),
+    Module("m08", "08_ab_testing", "A/B testing", "Intermediate", 60, "SciPy, statsmodels", False),
+    Module("m09", "09_continuous_training", "Continuous training: closing the loop", "Advanced", 75, "all", False),
+    Module("m10", "10_responsible_ml", "Responsible ML and what comes next", "Advanced", 45, "scikit-learn, MLflow", False),
+)  # fmt: skip
+N_MODULES = len(MODULES)
+
+
+def get(module: str) -> Module:
+    """Find a module by id ("m02"), number ("2", "02") or slug ("02_experiment_tracking")."""
+    key = module.strip().lower()
+    m = re.fullmatch(r"m?(\d{1,2})(_.*)?", key)
+    if m:
+        key = f"m{int(m.group(1)):02d}"
+    for mod in MODULES:
+        if key in (mod.id, mod.slug):
+            return mod
+    known = ", ".join(mod.id for mod in MODULES)
+    raise CourseError(f"unknown module {module!r}; the modules are {known}")

@@ -1,0 +1,24 @@
+"""Failed checks show as one red line in a notebook, not as a traceback into the package."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ._errors import CheckError
+
+
+def _short(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> None:
+    label = "Not attempted" if etype.__name__ == "NotAttempted" else "Incorrect"
+    # Shown as a real error output: nbgrader scores the cell 0, the learner reads one line.
+    shell._showtraceback(etype, value, [f"\x1b[31m{label}:\x1b[0m {value}"])
+
+
+def install() -> None:
+    """Register the short display in the running IPython kernel (no-op outside IPython)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        shell.set_custom_exc((CheckError,), _short)

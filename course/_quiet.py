@@ -1,0 +1,56 @@
+"""Keeping library noise off stderr: nbgrader scores a graded cell that writes to stderr as 0."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import sys
+import warnings
+from collections.abc import Iterator
+
+# Environment that keeps every tool offline and quiet; applied by setup() and by grading.
+OFFLINE_ENV = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "DO_NOT_TRACK": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "MLFLOW_LOGGING_LEVEL": "WARNING",
+    "GIT_PYTHON_REFRESH": "quiet",
+    "FEAST_USAGE": "False",
+    "TQDM_DISABLE": "1",
+    "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::FutureWarning",
+}
+NOISY_LOGGERS = ("mlflow", "alembic", "feast", "evidently", "urllib3", "git", "sqlalchemy")
+# Warnings from libraries, not from the learner's own code, are silenced in notebooks.
+NOISY_MODULES = r"(mlflow|sklearn|feast|evidently|pydantic|sqlalchemy|alembic|pandas|numpy|starlette|google|pyarrow|skops|IPython|jupyter_client|ipykernel|typing_extensions)(\..*)?"
+
+
+def apply_offline_env() -> None:
+    """Set the offline/quiet variables unless the user set them already."""
+    for key, value in OFFLINE_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+def silence_libraries() -> None:
+    """Filter library warnings and lower library loggers for the whole session."""
+    for category in (DeprecationWarning, FutureWarning, UserWarning, PendingDeprecationWarning):
+        warnings.filterwarnings("ignore", category=category, module=NOISY_MODULES)
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", message=".*[Ii]nteger column.*")
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """No warnings, no log records below ERROR and nothing on stderr inside the block."""
+    previous = logging.root.manager.disable
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        logging.disable(logging.WARNING)
+        try:
+            yield
+        finally:
+            logging.disable(previous)
+            sys.stderr.flush()

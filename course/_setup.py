@@ -1,0 +1,78 @@
+"""course.setup(): the first cell of every notebook."""
+
+from __future__ import annotations
+
+import os
+import re
+
+from . import _catalog, _display
+from ._errors import CourseError
+from ._quiet import apply_offline_env, quiet, silence_libraries
+from .stack import Stack, connect
+
+STUDENT_ENV = "COURSE_STUDENT_ID"
+
+
+def experiment_name(module_id: str) -> str:
+    """The module's MLflow experiment, namespaced by COURSE_STUDENT_ID on a shared server."""
+    student = os.environ.get(STUDENT_ENV, "").strip()
+    if student and not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", student):
+        raise CourseError(f"{STUDENT_ENV}={student!r}: use letters, digits, '.', '_', '-' or '@'")
+    return f"{student + '/' if student else ''}shopflow-{module_id}"
+
+
+def _skip_feast_header_provider() -> None:
+    """Feast registers an MLflow request-header plugin whose import costs 8-16 s on the first
+    HTTP call; the course never needs its header, so load MLflow's registry without it."""
+    import mlflow.utils.plugins as plugins
+
+    original = plugins.get_entry_points
+
+    def without_feast(group: str):  # type: ignore[no-untyped-def]
+        found = original(group)
+        if group == "mlflow.request_header_provider":
+            return [ep for ep in found if not ep.value.startswith("feast")]
+        return found
+
+    plugins.get_entry_points = without_feast
+    try:
+        import mlflow.tracking.request_header.registry  # noqa: F401
+    finally:
+        plugins.get_entry_points = original
+
+
+def _ensure_experiment(stack: Stack, name: str) -> None:
+    import mlflow
+
+    if mlflow.get_experiment_by_name(name) is None:
+        location = None
+        if stack.mode == "embedded":  # never the cwd-relative ./mlruns default
+            location = (stack.home / "mlflow" / "artifacts" / name.replace("/", "_")).as_uri()
+        mlflow.create_experiment(name, artifact_location=location)
+    mlflow.set_experiment(name)
+
+
+def setup(module_id: str, *, verbose: bool = True) -> Stack:
+    module = _catalog.get(module_id)
+    apply_offline_env()
+    stack = connect()
+    with quiet():
+        import mlflow
+
+        _skip_feast_header_provider()
+        silence_libraries()
+        mlflow.set_tracking_uri(stack.tracking_uri)
+        stack.module_id = module.id
+        stack.experiment_name = experiment_name(module.id)
+        try:
+            _ensure_experiment(stack, stack.experiment_name)
+        except Exception as exc:  # an unreachable server or a broken store: say which, in one line
+            raise CourseError(
+                f"cannot reach MLflow at {stack.tracking_uri}: {str(exc).splitlines()[0][:200]}; "
+                "check `course stack status`"
+            ) from None
+    silence_libraries()
+    _display.install()
+    if verbose:
+        print(f"✓ {module.id} {module.title} · {stack.describe()} · experiment {stack.experiment_name}")
+    return stack

@@ -1,0 +1,125 @@
+"""The `course` command: the stack, releasing and grading, and `course lab`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from ._errors import CourseError
+
+
+def _stack(args: argparse.Namespace) -> int:
+    from . import stack
+
+    if args.action == "up":
+        print(stack.up(port=args.port, timeout=args.timeout))
+    elif args.action == "down":
+        print(stack.down())
+    elif args.action == "reset":
+        print(stack.reset(yes=args.yes))
+    else:
+        rows = stack.status()
+        width = max(len(r[0]) for r in rows)
+        for name, state, where in rows:
+            print(f"{name:<{width}}  {state:<28}  {where}")
+    return 0
+
+
+def _release(args: argparse.Namespace) -> int:
+    from .grading.release import release
+
+    changed = release(args.modules or None, check=args.check)
+    if args.check:
+        if changed:
+            print("modules/ is out of date with solutions/; run `make release`:")
+            for path in changed:
+                print(f"  {path}")
+            return 1
+        print("modules/ matches solutions/")
+        return 0
+    print(f"released {len(changed)} changed notebook(s)" if changed else "modules/ already up to date")
+    for path in changed:
+        print(f"  {path}")
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from .grading.grade import grade
+
+    result = grade(
+        args.module,
+        args.submissions,
+        args.out,
+        timeout=args.timeout,
+        students=args.student,
+        progress=not args.no_progress,
+    )
+    print(result.summary())
+    return 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    from .lab import run
+
+    return run(port=args.port, no_stack=args.no_stack)
+
+
+def _modules(args: argparse.Namespace) -> int:
+    from ._catalog import MODULES
+
+    for m in MODULES:
+        state = "ready" if m.ready else "planned"
+        print(f"{m.id}  {m.slug:<28} {m.title:<40} ~{m.minutes} min  {state}")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="course", description="MLOps in Practice: the course tool.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("stack", help="start, stop, inspect or wipe the local MLOps stack")
+    s.add_argument("action", choices=["up", "down", "status", "reset"])
+    s.add_argument("--port", type=int, default=None, help="MLflow port (default 5000)")
+    s.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for health")
+    s.add_argument("--yes", action="store_true", help="confirm `reset`")
+    s.set_defaults(func=_stack)
+
+    r = sub.add_parser("release", help="regenerate modules/ from solutions/ with nbgrader")
+    r.add_argument("modules", nargs="*", help="module ids (default: all)")
+    r.add_argument("--check", action="store_true", help="only report notebooks that are out of date")
+    r.set_defaults(func=_release)
+
+    g = sub.add_parser("grade", help="autograde a folder of submissions for one module")
+    g.add_argument("module", help="module id, e.g. m02")
+    g.add_argument("submissions", help="folder of notebooks (one per student) or student folders")
+    g.add_argument("--out", default="grading-out", help="output folder (default: grading-out)")
+    g.add_argument("--timeout", type=float, default=600, help="seconds allowed per notebook")
+    g.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.set_defaults(func=_grade)
+
+    lab = sub.add_parser("lab", help="start the stack and JupyterLab on your workspace")
+    lab.add_argument("--port", type=int, default=8888)
+    lab.add_argument("--no-stack", action="store_true", help="embedded MLflow, no server")
+    lab.set_defaults(func=_lab)
+
+    m = sub.add_parser("modules", help="list the modules")
+    m.set_defaults(func=_modules)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except CourseError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

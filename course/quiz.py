@@ -1,0 +1,109 @@
+"""Quiz questions: answers are stored only as salted hashes, numbers accept a tolerance.
+
+Authors make a digest with ``python -m course.quiz m02.q1 b`` (add ``--tol 0.01`` for numbers).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+from typing import Any
+
+from . import _progress
+from ._errors import CheckError, CourseError, NotAttempted
+
+__all__ = ["check", "digest"]
+
+_SALT = "shopflow-quiz-v1"
+
+
+def _hash(question_id: str, normalised: str) -> str:
+    return hashlib.sha256(f"{_SALT}:{question_id}:{normalised}".encode()).hexdigest()[:20]
+
+
+def _norm_text(value: Any) -> str:
+    return " ".join(str(value).strip().lower().split())
+
+
+def _buckets(value: float, tol: float) -> list[str]:
+    """Grid cells within one step: accepts every value within ``tol`` of the answer."""
+    k = round(value / tol)
+    return [str(k + d) for d in (0, -1, 1)]
+
+
+def digest(question_id: str, answer: Any, tol: float | None = None) -> str:
+    """The stored form of a correct answer (for course authors)."""
+    if tol is not None:
+        return _hash(question_id, _buckets(float(answer), tol)[0])
+    if isinstance(answer, (list, tuple)):
+        return _hash(question_id, "|".join(_norm_text(a) for a in answer))
+    return _hash(question_id, _norm_text(answer))
+
+
+def _typed(q: Any, answer: Any) -> Any:
+    """Refuse a wrong answer type with a message that says which type is wanted."""
+    if answer is None or answer is Ellipsis or (isinstance(answer, str) and not answer.strip()):
+        raise NotAttempted("no answer yet: assign your answer to the variable and run the cell")
+    if q.kind == "choice":
+        text = _norm_text(answer)
+        if text not in q.choices:
+            raise CheckError(f"answer with one of {', '.join(repr(c) for c in q.choices)}, not {answer!r}")
+        return text
+    if q.kind == "number":
+        if isinstance(answer, bool) or not isinstance(answer, (int, float)):
+            try:
+                answer = float(str(answer).strip().rstrip("%"))
+            except ValueError:
+                raise CheckError(f"answer with a number, not {answer!r}") from None
+        if not math.isfinite(float(answer)):
+            raise CheckError(f"answer with a finite number, not {answer!r}")
+        return float(answer)
+    if q.kind == "list":
+        if isinstance(answer, str) or not isinstance(answer, (list, tuple)):
+            raise CheckError(f"answer with a list, e.g. {list(q.choices[:2])}, not {answer!r}")
+        unknown = [a for a in answer if _norm_text(a) not in q.choices]
+        if unknown:
+            raise CheckError(f"{unknown[0]!r} is not one of the options {list(q.choices)}")
+        return [_norm_text(a) for a in answer]
+    return _norm_text(answer)
+
+
+def check(question_id: str, answer: Any) -> None:
+    """Check a quiz answer; prints one line if right, raises CheckError if not."""
+    from .checks._registry import Question, lookup
+
+    q = lookup(question_id)
+    if not isinstance(q, Question):
+        raise CourseError(f"{question_id} is an exercise, not a quiz question: use course.check")
+    try:
+        value = _typed(q, answer)
+        if q.kind == "number":
+            ok = any(_hash(q.id, b) == q.digest for b in _buckets(value, q.tolerance or 1e-9))
+        elif q.kind == "list":
+            ok = _hash(q.id, "|".join(value)) == q.digest
+        else:
+            ok = _hash(q.id, value) == q.digest
+        if not ok:
+            tip = f" Hint: {q.hint}" if q.hint else ""
+            raise CheckError(f"not quite; think again and re-run.{tip}")
+    except NotAttempted as exc:
+        _progress.record(question_id, "not attempted")
+        raise NotAttempted(f"{question_id}: {exc}") from None
+    except CheckError as exc:
+        _progress.record(question_id, "incorrect")
+        raise CheckError(f"{question_id}: {exc}") from None
+    _progress.record(question_id, "correct")
+    print(f"✓ {question_id} correct")
+
+
+if __name__ == "__main__":  # python -m course.quiz m02.q1 b [--tol 0.01]
+    args = sys.argv[1:]
+    tol = None
+    if "--tol" in args:
+        i = args.index("--tol")
+        tol = float(args[i + 1])
+        del args[i : i + 2]
+    qid, *rest = args
+    value: Any = rest[0] if len(rest) == 1 else rest
+    print(digest(qid, float(value) if tol else value, tol))

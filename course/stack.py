@@ -1,0 +1,353 @@
+"""The local MLOps stack: embedded by default, a real `mlflow server` with `course stack up`.
+
+Both modes share one store (a sqlite file and an artifact folder under the state dir), so runs
+logged in embedded mode show up in the UI once the server is up, and a restart keeps everything.
+Everything binds to 127.0.0.1. Errors are CourseError with one line that says what to do.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import _paths
+from ._errors import CourseError
+from ._quiet import OFFLINE_ENV
+
+__all__ = ["Stack", "connect", "up", "down", "status", "reset", "DEFAULT_PORT"]
+
+DEFAULT_PORT = 5000
+PORT_ENV = "COURSE_MLFLOW_PORT"
+# The exact scikit-learn pin, passed to log_model so MLflow skips 8-14 s of requirement inference.
+PIP_REQUIREMENTS = ("scikit-learn==1.9.1", "pandas==2.3.3", "numpy==2.4.6")
+
+
+@dataclass
+class Stack:
+    """What a notebook is connected to; ``course.setup`` returns one."""
+
+    mode: str  # "embedded" | "server" | "env"
+    home: Path
+    tracking_uri: str
+    ui_url: str | None = None
+    module_id: str | None = None
+    experiment_name: str | None = None
+    pip_requirements: list[str] = field(default_factory=lambda: list(PIP_REQUIREMENTS))
+
+    def path(self, *parts: str) -> Path:
+        """A path in this module's work folder under the state dir (created on demand)."""
+        base = self.home / "work" / (self.module_id or "scratch")
+        base.mkdir(parents=True, exist_ok=True)
+        return base.joinpath(*parts)
+
+    def describe(self) -> str:
+        where = self.ui_url or self.tracking_uri
+        return f"{self.mode} MLflow at {where} · state in {self.home}"
+
+
+# --- files of the stack ---------------------------------------------------------------------
+
+
+def _mlflow_dir(home: Path) -> Path:
+    return home / "mlflow"
+
+
+def db_path(home: Path | None = None) -> Path:
+    return _mlflow_dir(home or _paths.home()) / "mlflow.db"
+
+
+def artifacts_dir(home: Path | None = None) -> Path:
+    return _mlflow_dir(home or _paths.home()) / "artifacts"
+
+
+def _pid_file(home: Path) -> Path:
+    return home / "run" / "mlflow.pid"
+
+
+def _log_file(home: Path) -> Path:
+    return home / "logs" / "mlflow.log"
+
+
+def _port(port: int | None) -> int:
+    if port is not None:
+        return port
+    raw = os.environ.get(PORT_ENV, str(DEFAULT_PORT))
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise CourseError(f"{PORT_ENV}={raw!r} is not a port number; set it to e.g. 5001")
+    return int(raw)
+
+
+def _ensure_writable(home: Path) -> None:
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        probe = home / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as exc:
+        raise CourseError(
+            f"state dir {home} is not writable ({exc.strerror}); "
+            f"set {_paths.HOME_ENV} to a folder you can write"
+        ) from None
+
+
+def check_db(path: Path) -> None:
+    """Refuse a corrupted sqlite file before MLflow trips over it with a long traceback."""
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    with path.open("rb") as f:
+        header = f.read(16)
+    problem = None
+    if header != b"SQLite format 3\x00":
+        problem = "not a sqlite database"
+    else:
+        try:
+            with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+                result = con.execute("PRAGMA quick_check").fetchone()[0]
+            if result != "ok":
+                problem = f"integrity check says {result!r}"
+        except sqlite3.DatabaseError as exc:
+            problem = str(exc)
+    if problem:
+        raise CourseError(
+            f"MLflow database {path} is corrupted ({problem}); move it away or wipe all state "
+            "with `course stack reset --yes`"
+        )
+
+
+# --- processes ------------------------------------------------------------------------------
+
+
+def _read_pid(home: Path) -> tuple[int | None, int | None]:
+    """(pid, port) from the pid file; (None, None) when there is none or it is unreadable."""
+    try:
+        pid_s, port_s = _pid_file(home).read_text().split()[:2]
+        return int(pid_s), int(port_s)
+    except (OSError, ValueError):
+        return None, None
+
+
+def _is_our_server(pid: int) -> bool:
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True  # no /proc (macOS): trust the pid file
+    return b"mlflow" in cmdline and b"server" in cmdline
+
+
+def _healthy(port: int, timeout: float = 0.5) -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=timeout) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _running(home: Path) -> tuple[int | None, int | None, str]:
+    """(pid, port, state) with state "running", "starting", "stale" or "stopped"."""
+    pid, port = _read_pid(home)
+    if pid is None:
+        return None, None, ("stale" if _pid_file(home).exists() else "stopped")
+    if not _is_our_server(pid):
+        return pid, port, "stale"
+    return pid, port, ("running" if _healthy(port) else "starting")
+
+
+def _server_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
+    env.pop("MLFLOW_TRACKING_URI", None)
+    return env
+
+
+def up(port: int | None = None, timeout: float = 90.0, home: Path | None = None) -> str:
+    """Start `mlflow server` on 127.0.0.1 and wait until /health answers. Idempotent."""
+    home = home or _paths.home()
+    port = _port(port)
+    _ensure_writable(home)
+    notes = []
+    pid, running_port, state = _running(home)
+    if state in ("running", "starting"):
+        if state == "starting":
+            _wait_healthy(pid, running_port, timeout, home)
+        return f"MLflow server already running at http://127.0.0.1:{running_port} (pid {pid})"
+    if state == "stale":
+        _pid_file(home).unlink(missing_ok=True)
+        notes.append(f"removed a stale pid file (process {pid} is gone)")
+    if not _port_free(port):
+        raise CourseError(
+            f"port {port} on 127.0.0.1 is in use by another program; stop it or choose another "
+            f"port: `course stack up --port {port + 1}`"
+        )
+    db = db_path(home)
+    check_db(db)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    artifacts_dir(home).mkdir(parents=True, exist_ok=True)
+    log = _log_file(home)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    _pid_file(home).parent.mkdir(parents=True, exist_ok=True)
+    cmd = [
+        sys.executable, "-m", "mlflow", "server",
+        "--backend-store-uri", f"sqlite:///{db}",
+        "--artifacts-destination", str(artifacts_dir(home)),
+        "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=_server_env(),
+            start_new_session=True,  # its own process group: `down` stops it and its workers
+        )
+    _pid_file(home).write_text(f"{proc.pid} {port}\n")
+    _wait_healthy(proc.pid, port, timeout, home, proc)
+    notes.append(f"MLflow server healthy at http://127.0.0.1:{port} (pid {proc.pid})")
+    return "; ".join(notes)
+
+
+def _wait_healthy(
+    pid: int, port: int, timeout: float, home: Path, proc: subprocess.Popen | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _healthy(port):
+            return
+        exited = proc.poll() is not None if proc else not _is_our_server(pid)
+        if exited:
+            _pid_file(home).unlink(missing_ok=True)
+            raise CourseError(
+                f"mlflow server exited while starting: {_last_line(_log_file(home))} "
+                f"(full log: {_log_file(home)})"
+            )
+        time.sleep(0.2)
+    _stop(pid)
+    _pid_file(home).unlink(missing_ok=True)
+    raise CourseError(
+        f"mlflow server did not answer on port {port} within {timeout:.0f} s; "
+        f"see {_log_file(home)}"
+    )
+
+
+def _last_line(path: Path) -> str:
+    try:
+        lines = [ln for ln in path.read_text(errors="replace").splitlines() if ln.strip()]
+    except OSError:
+        return "no log"
+    errors = [ln for ln in lines if "Error" in ln or "error" in ln]
+    return (errors or lines or ["empty log"])[-1].strip()[:300]
+
+
+def _stop(pid: int, grace: float = 10.0) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        except PermissionError:
+            os.kill(pid, sig)
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+                # reap our own child so that it does not linger as a zombie
+                os.waitpid(pid, os.WNOHANG)
+            except (ProcessLookupError, ChildProcessError):
+                return
+            time.sleep(0.1)
+
+
+def down(home: Path | None = None) -> str:
+    """Stop the server that `up` started (and only that). Idempotent."""
+    home = home or _paths.home()
+    pid, port, state = _running(home)
+    if state == "stopped":
+        return "MLflow server is not running"
+    if state == "stale":
+        _pid_file(home).unlink(missing_ok=True)
+        return f"MLflow server was not running; removed a stale pid file (process {pid} is gone)"
+    _stop(pid)
+    _pid_file(home).unlink(missing_ok=True)
+    return f"stopped MLflow server (pid {pid}, port {port})"
+
+
+def status(home: Path | None = None) -> list[tuple[str, str, str]]:
+    """(component, state, where) rows for `course stack status`."""
+    home = home or _paths.home()
+    pid, port, state = _running(home)
+    if state == "running":
+        server = ("mlflow server", "running", f"http://127.0.0.1:{port} (pid {pid})")
+    elif state == "starting":
+        server = ("mlflow server", "starting", f"http://127.0.0.1:{port} (pid {pid})")
+    elif state == "stale":
+        server = ("mlflow server", "stale pid file", "run `course stack up` or `course stack down`")
+    else:
+        server = ("mlflow server", "stopped", "start it with `course stack up`")
+    db = db_path(home)
+    try:
+        check_db(db)
+        db_state = "ready" if db.exists() else "empty (created on first use)"
+    except CourseError:
+        db_state = "CORRUPTED"
+    feast = home / "feast"
+    reports = home / "reports"
+    return [
+        server,
+        ("tracking store", db_state, str(db)),
+        ("artifacts", "ready" if artifacts_dir(home).exists() else "empty", str(artifacts_dir(home))),
+        ("feature store", "ready" if feast.exists() else "empty", str(feast)),
+        ("monitoring reports", "ready" if reports.exists() else "empty", str(reports)),
+    ]
+
+
+def reset(yes: bool = False, home: Path | None = None) -> str:
+    """Delete all state (runs, models, features, progress). Asks for ``yes=True``."""
+    home = home or _paths.home()
+    if not yes:
+        raise CourseError(f"reset deletes everything under {home}; run it again with --yes")
+    stopped = down(home) if _running(home)[2] != "stopped" else None
+    if home.exists():
+        shutil.rmtree(home)
+    return f"wiped {home}" + (f" ({stopped})" if stopped else "")
+
+
+def connect(home: Path | None = None) -> Stack:
+    """Pick the stack: MLFLOW_TRACKING_URI > a running `course stack up` > embedded sqlite."""
+    home = home or _paths.home()
+    env_uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if env_uri:
+        ui = env_uri if env_uri.startswith("http") else None
+        return Stack("env", home, env_uri, ui_url=ui)
+    pid, port, state = _running(home)
+    if state == "running":
+        url = f"http://127.0.0.1:{port}"
+        return Stack("server", home, url, ui_url=url)
+    _ensure_writable(home)
+    db = db_path(home)
+    check_db(db)
+    db.parent.mkdir(parents=True, exist_ok=True)
+    artifacts_dir(home).mkdir(parents=True, exist_ok=True)
+    return Stack("embedded", home, f"sqlite:///{db}")
