@@ -62,7 +62,7 @@ def _grade(args: argparse.Namespace) -> int:
 def _lab(args: argparse.Namespace) -> int:
     from .lab import run
 
-    return run(port=args.port, no_stack=args.no_stack)
+    return run(port=args.port, no_stack=args.no_stack, browser=not args.no_browser)
 
 
 def _modules(args: argparse.Namespace) -> int:
@@ -102,6 +102,7 @@ def parser() -> argparse.ArgumentParser:
     lab = sub.add_parser("lab", help="start the stack and JupyterLab on your workspace")
     lab.add_argument("--port", type=int, default=8888)
     lab.add_argument("--no-stack", action="store_true", help="embedded MLflow, no server")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.set_defaults(func=_lab)
 
     m = sub.add_parser("modules", help="list the modules")

@@ -179,6 +179,8 @@ def _server_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
     env.pop("MLFLOW_TRACKING_URI", None)
+    # The GenAI job runner starts 8 extra processes the course never uses.
+    env.setdefault("MLFLOW_SERVER_ENABLE_JOB_EXECUTION", "false")
     return env
 
 
