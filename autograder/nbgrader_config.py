@@ -1,9 +1,10 @@
 # nbgrader configuration for MLOps in Practice.
 # `course release` and `course grade` load this file, then set the course directory themselves;
 # instructors can also point plain nbgrader (formgrader) at it.
-from course.grading.preprocessors import TrimTracebacks
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.preprocessors import ClearHiddenTests, GetGrades
+
+from course.grading.preprocessors import TrimTracebacks
 
 c = get_config()  # noqa: F821  (provided by traitlets when the file is loaded)
 

@@ -1,1 +1,5 @@
-from .cli import main; raise SystemExit(main())
+"""`python -m course`: the same as the `course` command."""
+
+from .cli import main
+
+raise SystemExit(main())

@@ -48,9 +48,6 @@ def record_hint(item_id: str, level: int) -> None:
     _save(state)
 
 
-
-
-
 _MARK = {"correct": "✓ correct", "incorrect": "✗ incorrect", "not attempted": "· not attempted"}
 
 

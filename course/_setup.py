@@ -8,7 +8,7 @@ import re
 from . import _catalog, _display
 from ._errors import CourseError
 from ._quiet import apply_offline_env, quiet, silence_libraries
-from .stack import Stack, connect
+from .stack import Stack, artifacts_dir, connect
 
 STUDENT_ENV = "COURSE_STUDENT_ID"
 
@@ -41,14 +41,16 @@ def _skip_feast_header_provider() -> None:
         plugins.get_entry_points = original
 
 
-def _ensure_experiment(stack: Stack, name: str) -> None:
+# MLflow's embedded store puts artifacts of new experiments in ./mlruns of the current folder;
+# this variable (read when the store is created) moves them under the state dir instead.
+_ARTIFACT_ROOT_ENV = "_MLFLOW_SERVER_ARTIFACT_ROOT"
+
+
+def _ensure_experiment(name: str) -> None:
     import mlflow
 
     if mlflow.get_experiment_by_name(name) is None:
-        location = None
-        if stack.mode == "embedded":  # never the cwd-relative ./mlruns default
-            location = (stack.home / "mlflow" / "artifacts" / name.replace("/", "_")).as_uri()
-        mlflow.create_experiment(name, artifact_location=location)
+        mlflow.create_experiment(name)
     mlflow.set_experiment(name)
 
 
@@ -56,6 +58,10 @@ def setup(module_id: str, *, verbose: bool = True) -> Stack:
     module = _catalog.get(module_id)
     apply_offline_env()
     stack = connect()
+    if stack.mode == "embedded":
+        os.environ[_ARTIFACT_ROOT_ENV] = artifacts_dir(stack.home).as_uri()
+    else:
+        os.environ.pop(_ARTIFACT_ROOT_ENV, None)
     with quiet():
         import mlflow
 
@@ -65,7 +71,7 @@ def setup(module_id: str, *, verbose: bool = True) -> Stack:
         stack.module_id = module.id
         stack.experiment_name = experiment_name(module.id)
         try:
-            _ensure_experiment(stack, stack.experiment_name)
+            _ensure_experiment(stack.experiment_name)
         except Exception as exc:  # an unreachable server or a broken store: say which, in one line
             raise CourseError(
                 f"cannot reach MLflow at {stack.tracking_uri}: {str(exc).splitlines()[0][:200]}; "
@@ -74,5 +80,7 @@ def setup(module_id: str, *, verbose: bool = True) -> Stack:
     silence_libraries()
     _display.install()
     if verbose:
-        print(f"✓ {module.id} {module.title} · {stack.describe()} · experiment {stack.experiment_name}")
+        print(
+            f"✓ {module.id} {module.title} · {stack.describe()} · experiment {stack.experiment_name}"
+        )
     return stack

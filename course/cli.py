@@ -38,7 +38,9 @@ def _release(args: argparse.Namespace) -> int:
             return 1
         print("modules/ matches solutions/")
         return 0
-    print(f"released {len(changed)} changed notebook(s)" if changed else "modules/ already up to date")
+    print(
+        f"released {len(changed)} changed notebook(s)" if changed else "modules/ already up to date"
+    )
     for path in changed:
         print(f"  {path}")
     return 0
@@ -87,7 +89,9 @@ def parser() -> argparse.ArgumentParser:
 
     r = sub.add_parser("release", help="regenerate modules/ from solutions/ with nbgrader")
     r.add_argument("modules", nargs="*", help="module ids (default: all)")
-    r.add_argument("--check", action="store_true", help="only report notebooks that are out of date")
+    r.add_argument(
+        "--check", action="store_true", help="only report notebooks that are out of date"
+    )
     r.set_defaults(func=_release)
 
     g = sub.add_parser("grade", help="autograde a folder of submissions for one module")

@@ -122,7 +122,9 @@ def _activity(n: int, seed: int) -> pd.DataFrame:
     signup_week = ((cust["signup_date"] - start).dt.days // 7).to_numpy()
     taste = rng.normal(0.0, 1.0, n)  # persistent per customer: makes the future predictable
     engagement = np.exp(0.7 * taste)
-    country_value = cust["country"].map(dict(zip(_COUNTRIES, (48, 42, 35, 45, 30)))).to_numpy()
+    country_value = (
+        cust["country"].map(dict(zip(_COUNTRIES, (48, 42, 35, 45, 30), strict=True))).to_numpy()
+    )
     home_device = cust["device"].to_numpy()
 
     n_total = N_WEEKS + 1  # one extra week simulated to label the last snapshot
@@ -283,7 +285,9 @@ def quality_incident(frame: pd.DataFrame | None = None, seed: int = SEED) -> pd.
     nulls = rng.random(n) < INCIDENT["null_share"]
     frame[INCIDENT["null_column"]] = frame[INCIDENT["null_column"]].astype("Float64")
     frame.loc[nulls, INCIDENT["null_column"]] = None
-    frame[INCIDENT["retyped_column"]] = "EUR " + frame[INCIDENT["retyped_column"]].map("{:.2f}".format)
+    frame[INCIDENT["retyped_column"]] = "EUR " + frame[INCIDENT["retyped_column"]].map(
+        "{:.2f}".format
+    )
     col, bad = INCIDENT["unknown_category"]
     frame[col] = frame[col].astype(object)
     frame.loc[rng.random(n) < 0.02, col] = bad

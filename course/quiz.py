@@ -27,7 +27,8 @@ def _norm_text(value: Any) -> str:
 
 
 def _buckets(value: float, tol: float) -> list[str]:
-    """Grid cells within one step: accepts every value within ``tol`` of the answer."""
+    """Grid cells within one step of the value's own: every answer within ``tol`` is accepted,
+    none farther than ``2 * tol`` (hashes cannot compare distances, only grid cells)."""
     k = round(value / tol)
     return [str(k + d) for d in (0, -1, 1)]
 
@@ -48,7 +49,9 @@ def _typed(q: Any, answer: Any) -> Any:
     if q.kind == "choice":
         text = _norm_text(answer)
         if text not in q.choices:
-            raise CheckError(f"answer with one of {', '.join(repr(c) for c in q.choices)}, not {answer!r}")
+            raise CheckError(
+                f"answer with one of {', '.join(repr(c) for c in q.choices)}, not {answer!r}"
+            )
         return text
     if q.kind == "number":
         if isinstance(answer, bool) or not isinstance(answer, (int, float)):

@@ -78,12 +78,14 @@ def _log_file(home: Path) -> Path:
 
 
 def _port(port: int | None) -> int:
-    if port is not None:
-        return port
-    raw = os.environ.get(PORT_ENV, str(DEFAULT_PORT))
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
-        raise CourseError(f"{PORT_ENV}={raw!r} is not a port number; set it to e.g. 5001")
-    return int(raw)
+    if port is None:
+        raw = os.environ.get(PORT_ENV, str(DEFAULT_PORT)).strip()
+        if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
+            raise CourseError(f"{PORT_ENV}={raw!r} is not a port number; set it to e.g. 5001")
+        return int(raw)
+    if not 0 < port < 65536:
+        raise CourseError(f"--port {port} is not a port number; use one from 1 to 65535, e.g. 5001")
+    return port
 
 
 def _ensure_writable(home: Path) -> None:
@@ -103,8 +105,14 @@ def check_db(path: Path) -> None:
     """Refuse a corrupted sqlite file before MLflow trips over it with a long traceback."""
     if not path.exists() or path.stat().st_size == 0:
         return
-    with path.open("rb") as f:
-        header = f.read(16)
+    try:
+        with path.open("rb") as f:
+            header = f.read(16)
+    except OSError as exc:
+        raise CourseError(
+            f"MLflow database {path} cannot be read ({exc.strerror}); move it away or wipe all "
+            "state with `course stack reset --yes`"
+        ) from None
     problem = None
     if header != b"SQLite format 3\x00":
         problem = "not a sqlite database"
@@ -197,7 +205,7 @@ def up(port: int | None = None, timeout: float = 90.0, home: Path | None = None)
         return f"MLflow server already running at http://127.0.0.1:{running_port} (pid {pid})"
     if state == "stale":
         _pid_file(home).unlink(missing_ok=True)
-        notes.append(f"removed a stale pid file (process {pid} is gone)")
+        notes.append(_stale_note(pid))
     if not _port_free(port):
         raise CourseError(
             f"port {port} on 127.0.0.1 is in use by another program; stop it or choose another "
@@ -249,8 +257,7 @@ def _wait_healthy(
     _stop(pid)
     _pid_file(home).unlink(missing_ok=True)
     raise CourseError(
-        f"mlflow server did not answer on port {port} within {timeout:.0f} s; "
-        f"see {_log_file(home)}"
+        f"mlflow server did not answer on port {port} within {timeout:.0f} s; see {_log_file(home)}"
     )
 
 
@@ -263,7 +270,26 @@ def _last_line(path: Path) -> str:
     return (errors or lines or ["empty log"])[-1].strip()[:300]
 
 
+def _gone(pid: int) -> bool:
+    """True once the process has exited (reaped, or a zombie waiting for its parent)."""
+    try:
+        os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z")
+    except (OSError, IndexError):
+        return False
+
+
 def _stop(pid: int, grace: float = 10.0) -> None:
+    """SIGTERM the server's process group, SIGKILL it after ``grace`` s; return once it is gone."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(pid, sig)
@@ -273,13 +299,15 @@ def _stop(pid: int, grace: float = 10.0) -> None:
             os.kill(pid, sig)
         deadline = time.monotonic() + grace
         while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-                # reap our own child so that it does not linger as a zombie
-                os.waitpid(pid, os.WNOHANG)
-            except (ProcessLookupError, ChildProcessError):
+            if _gone(pid):
                 return
             time.sleep(0.1)
+
+
+def _stale_note(pid: int | None) -> str:
+    if pid is None:
+        return "removed an unreadable pid file"
+    return f"removed a stale pid file (process {pid} is gone)"
 
 
 def down(home: Path | None = None) -> str:
@@ -290,7 +318,7 @@ def down(home: Path | None = None) -> str:
         return "MLflow server is not running"
     if state == "stale":
         _pid_file(home).unlink(missing_ok=True)
-        return f"MLflow server was not running; removed a stale pid file (process {pid} is gone)"
+        return f"MLflow server was not running; {_stale_note(pid)}"
     _stop(pid)
     _pid_file(home).unlink(missing_ok=True)
     return f"stopped MLflow server (pid {pid}, port {port})"
@@ -319,7 +347,11 @@ def status(home: Path | None = None) -> list[tuple[str, str, str]]:
     return [
         server,
         ("tracking store", db_state, str(db)),
-        ("artifacts", "ready" if artifacts_dir(home).exists() else "empty", str(artifacts_dir(home))),
+        (
+            "artifacts",
+            "ready" if artifacts_dir(home).exists() else "empty",
+            str(artifacts_dir(home)),
+        ),
         ("feature store", "ready" if feast.exists() else "empty", str(feast)),
         ("monitoring reports", "ready" if reports.exists() else "empty", str(reports)),
     ]

@@ -20,6 +20,7 @@ def expect(condition: Any, message: str) -> None:
 
 
 def of_type(value: Any, types: type | tuple[type, ...], name: str, example: str) -> Any:
+    """Type check with a one-line message; numpy scalars count as numbers (numbers.Real)."""
     attempted(value, name)
     if isinstance(value, bool) or not isinstance(value, types):
         raise CheckError(f"`{name}` should be {example}, not a {type(value).__name__}")

@@ -18,7 +18,9 @@ def get_run(run_id: Any, name: str = "run_id") -> Any:
     """The run behind ``run_id``; one-line errors for None, a wrong type or an unknown id."""
     attempted(run_id, name)
     if hasattr(run_id, "info") and hasattr(run_id.info, "run_id"):
-        raise CheckError(f"`{name}` should be the id string: use run.info.run_id, not the Run object")
+        raise CheckError(
+            f"`{name}` should be the id string: use run.info.run_id, not the Run object"
+        )
     if not isinstance(run_id, str):
         raise CheckError(f"`{name}` should be a run id string, not a {type(run_id).__name__}")
     from mlflow.exceptions import MlflowException

@@ -93,4 +93,8 @@ def as_kwargs(fn: Callable, answers: dict[str, Any]) -> None:
     missing = [n for n, p in params.items() if p.default is p.empty and n not in answers]
     if unknown or missing:
         wanted = ", ".join(f"{n}=..." for n in expected)
-        raise CourseError(f"this check takes {wanted}" + (f"; unknown: {', '.join(unknown)}" if unknown else "") + (f"; missing: {', '.join(missing)}" if missing else ""))
+        raise CourseError(
+            f"this check takes {wanted}"
+            + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+        )

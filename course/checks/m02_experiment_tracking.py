@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .. import data
@@ -23,9 +22,9 @@ def _reference_auc(features: list[str], c: float) -> float:
     from sklearn.preprocessing import StandardScaler
 
     train, valid = data.split()
-    model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
-    model.fit(train[features], train[data.TARGET])
-    return float(roc_auc_score(valid[data.TARGET], model.predict_proba(valid[features])[:, 1]))
+    reference = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
+    reference.fit(train[features], train[data.TARGET])
+    return float(roc_auc_score(valid[data.TARGET], reference.predict_proba(valid[features])[:, 1]))
 
 
 def _float_param(run: Any, key: str) -> float:
@@ -52,12 +51,16 @@ def first_run(run_id: Any) -> str:
     run = _mlflow.get_run(run_id)
     _mlflow.in_module_experiment(run, "m02")
     _mlflow.finished(run)
-    expect(run.info.run_name == "baseline", f"the run is named {run.info.run_name!r}, not 'baseline'")
+    expect(
+        run.info.run_name == "baseline", f"the run is named {run.info.run_name!r}, not 'baseline'"
+    )
     c = _float_param(run, "C")
     _mlflow.params(run, "model")
     auc = _mlflow.metric(run, METRIC)
     expect(0.5 < auc <= 1, f"{METRIC} = {auc:.3f} is not a ROC AUC of a useful model (0.5 to 1)")
-    expect("features.json" in _mlflow.artifact_paths(run_id), "the run has no artifact 'features.json'")
+    expect(
+        "features.json" in _mlflow.artifact_paths(run_id), "the run has no artifact 'features.json'"
+    )
     from mlflow.artifacts import load_dict
 
     logged = load_dict(f"runs:/{run_id}/features.json")
@@ -66,9 +69,9 @@ def first_run(run_id: Any) -> str:
         isinstance(features, list) and features,
         "features.json should hold {'features': [...column names...]}",
     )
+    expect(data.TARGET not in features, "the label is among the features: that is leakage")
     unknown = [f for f in features if f not in data.NUMERIC_FEATURES]
     expect(not unknown, f"features.json lists columns that are not numeric features: {unknown}")
-    expect(data.TARGET not in features, "the label is among the features: that is leakage")
     reference = _reference_auc(features, c)
     expect(
         close(auc, reference, 0.01),
@@ -105,7 +108,9 @@ def log_model(model_info: Any) -> str:
     expect(data.TARGET not in inputs, f"the signature's inputs include the label {data.TARGET!r}")
     unknown = [c for c in inputs if c not in data.FEATURES]
     expect(not unknown, f"the signature has inputs that are not ShopFlow features: {unknown}")
-    expect(signature.outputs is not None, "the signature has no outputs: pass the model's predictions")
+    expect(
+        signature.outputs is not None, "the signature has no outputs: pass the model's predictions"
+    )
     expect(
         model_info.saved_input_example_info is not None,
         "the model has no input example: pass input_example=X_valid.head(3)",
@@ -179,8 +184,6 @@ _FIXTURE = (  # (status, val_roc_auc or None): the right pick is the second run
 
 def _fixture_experiment() -> tuple[str, str]:
     """A small experiment with known runs (one failed, one without the metric): (name, best id)."""
-    import mlflow
-
     from .._setup import experiment_name
 
     name = experiment_name("m02") + "-ex4-fixture"
@@ -189,18 +192,16 @@ def _fixture_experiment() -> tuple[str, str]:
     if exp is not None and exp.lifecycle_stage == "deleted":
         client.restore_experiment(exp.experiment_id)
     if exp is None:
-        active = mlflow.get_experiment_by_name(experiment_name("m02"))
-        location = None
-        if active is not None and active.artifact_location.startswith("file:"):
-            location = active.artifact_location.rstrip("/") + "-ex4-fixture"
-        client.create_experiment(name, artifact_location=location)
+        client.create_experiment(name)
         exp = client.get_experiment_by_name(name)
     runs = client.search_runs([exp.experiment_id], filter_string="tags.fixture = 'v1'")
     if len(runs) != len(_FIXTURE):
         for old in runs:
             client.delete_run(old.info.run_id)
         for i, (status, auc) in enumerate(_FIXTURE):
-            run = client.create_run(exp.experiment_id, run_name=f"fixture-{i}", tags={"fixture": "v1", "i": str(i)})
+            run = client.create_run(
+                exp.experiment_id, run_name=f"fixture-{i}", tags={"fixture": "v1", "i": str(i)}
+            )
             if auc is not None:
                 client.log_metric(run.info.run_id, METRIC, auc)
             client.set_terminated(run.info.run_id, status)
@@ -213,6 +214,8 @@ def _best_score(experiment: str) -> float | None:
     """The highest metric among finished runs (ties are fine: any of them is a right pick)."""
     client = _mlflow.client()
     exp = client.get_experiment_by_name(experiment)
+    if exp is None:
+        return None
     runs = client.search_runs([exp.experiment_id], filter_string="attributes.status = 'FINISHED'")
     scores = [r.data.metrics[METRIC] for r in runs if METRIC in r.data.metrics]
     return max(scores) if scores else None
@@ -236,7 +239,9 @@ def best_run(best_run: Any) -> str:
     got = best_run(name, METRIC)
     if hasattr(got, "run_id") or hasattr(got, "iloc"):
         raise CheckError("best_run returned a row or a frame; return the run id string")
-    expect(isinstance(got, str), f"best_run returned a {type(got).__name__}; return the run id string")
+    expect(
+        isinstance(got, str), f"best_run returned a {type(got).__name__}; return the run id string"
+    )
     if got != expected:
         picked = _mlflow.get_run(got, "the returned id")
         status, value = picked.info.status, picked.data.metrics.get(METRIC)
@@ -252,7 +257,8 @@ def best_run(best_run: Any) -> str:
     if top is not None:
         picked = _mlflow.get_run(best_run(own, METRIC), "the id best_run returns")
         expect(
-            picked.info.status == "FINISHED" and close(picked.data.metrics.get(METRIC, -1), top, 1e-12),
+            picked.info.status == "FINISHED"
+            and close(picked.data.metrics.get(METRIC, -1), top, 1e-12),
             "best_run picks the wrong run in your own m02 experiment",
         )
     return "best_run ignores failed and unscored runs and picks the highest score"
@@ -284,16 +290,53 @@ def autolog(autolog_run_id: Any) -> str:
         "this run was not autologged (no estimator_name tag, few params): call "
         "mlflow.sklearn.autolog() before fit",
     )
-    expect(estimator == "RandomForestClassifier", f"the autologged estimator is {estimator}, not a random forest")
+    expect(
+        estimator == "RandomForestClassifier",
+        f"the autologged estimator is {estimator}, not a random forest",
+    )
     p = _mlflow.params(run, "n_estimators", "max_depth")
-    expect(p == {"n_estimators": "50", "max_depth": "6"}, f"the forest's params are {p}, not 50 trees of depth 6")
+    expect(
+        p == {"n_estimators": "50", "max_depth": "6"},
+        f"the forest's params are {p}, not 50 trees of depth 6",
+    )
     _mlflow.metric(run, "training_roc_auc")
     return f"autolog recorded {len(run.data.params)} params and {len(run.data.metrics)} metrics"
 
 
-question(Question("m02.q1", "choice", "1888a9528b16c5813d90", "A hyperparameter set before training is logged as",
-                  ("a", "b", "c", "d")))
-question(Question("m02.q2", "number", "16daa50511b2c4ec0040", "Runs in the sweep, counting the parent", tolerance=0.5,
-                  hint="count the nested runs, then the one that holds them"))
-question(Question("m02.q3", "choice", "690621ec4b687668d6af", "Why pass pip_requirements to log_model", ("a", "b", "c")))
-question(Question("m02.q4", "choice", "5e47be3d7cf23edd9a55", "Where MLflow 3 keeps a logged model", ("a", "b", "c")))
+question(
+    Question(
+        "m02.q1",
+        "choice",
+        "1888a9528b16c5813d90",
+        "A hyperparameter set before training is logged as",
+        ("a", "b", "c", "d"),
+    )
+)
+question(
+    Question(
+        "m02.q2",
+        "number",
+        "16daa50511b2c4ec0040",
+        "Runs in the sweep, counting the parent",
+        tolerance=0.5,
+        hint="count the nested runs, then the one that holds them",
+    )
+)
+question(
+    Question(
+        "m02.q3",
+        "choice",
+        "690621ec4b687668d6af",
+        "Why pass pip_requirements to log_model",
+        ("a", "b", "c"),
+    )
+)
+question(
+    Question(
+        "m02.q4",
+        "choice",
+        "5e47be3d7cf23edd9a55",
+        "Where MLflow 3 keeps a logged model",
+        ("a", "b", "c"),
+    )
+)

@@ -221,5 +221,6 @@ def _write_csv(path: Path, rows: list[Row], grade_ids: list[str]) -> None:
             score = "" if r.score is None else f"{r.score:g}"
             items = [f"{r.items[g]:g}" if g in r.items else "" for g in grade_ids]
             writer.writerow(
-                [r.student_id, r.module, score, f"{r.max_score:g}", r.status, r.error, r.file] + items
+                [r.student_id, r.module, score, f"{r.max_score:g}", r.status, r.error, r.file]
+                + items
             )

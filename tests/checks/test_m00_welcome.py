@@ -35,14 +35,18 @@ def log_hello_run(
     learner: str = "ada",
     metric: str = "calm_base_rate",
     rate: str = "calm",
-    experiment: str | None = None,
+    experiment_id: str | None = None,
 ) -> str:
     """The notebook's solution to m00.ex2; the keywords reproduce a learner's slips."""
-    experiment_id = mlflow.create_experiment(experiment) if experiment else None
     with mlflow.start_run(run_name=run_name, experiment_id=experiment_id) as run:
         mlflow.log_param("learner", learner)
         mlflow.log_metric(metric, solution_base_rates()[rate])
     return run.info.run_id
+
+
+def scratch_experiment(stack) -> str:
+    """Another experiment; its artifacts stay in the state dir, not in ./mlruns of the cwd."""
+    return mlflow.create_experiment("scratch", artifact_location=stack.path("scratch").as_uri())
 
 
 def assert_wrong(exercise_id: str, match: str, **answers) -> None:
@@ -123,13 +127,16 @@ def test_ex2_solution_passes_with_one_line(embedded, capsys):
 
 
 def test_ex2_wrong_runs_fail(embedded):
-    embedded("m00")
+    stack = embedded("m00")
     slips = [
         ({"run_name": "hello"}, "named 'hello'; name it 'hello-stack'"),
         ({"learner": "  "}, "the param 'learner' is empty"),
         ({"metric": "calm_rate"}, r"no metric 'calm_base_rate' \(it has: calm_rate\)"),
         ({"rate": "holiday"}, "is not the calm-week base rate from exercise 1"),
-        ({"experiment": "scratch"}, "in experiment 'scratch', not in this module's 'shopflow-m00'"),
+        (
+            {"experiment_id": scratch_experiment(stack)},
+            "in experiment 'scratch', not in this module's 'shopflow-m00'",
+        ),
     ]
     for slip, match in slips:
         assert_wrong("m00.ex2", match, hello_run_id=log_hello_run(**slip))

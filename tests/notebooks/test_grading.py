@@ -1,0 +1,168 @@
+"""`course grade` end to end with real nbgrader: solutions earn full marks, releases zero,
+partial work partial marks, a bad file an error row; feedback hides hidden tests; and no
+outside network attempt is made while grading (netguard watches every kernel)."""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from _nb import REPO, load
+
+pytestmark = pytest.mark.notebook
+
+NETGUARD = REPO / "tests" / "netguard"
+# Per module: a one-line change to the solution that breaks exactly one graded item.
+PARTIAL = {
+    "m00": ('q2 = "b"', 'q2 = "a"', "m00_q2_embedded"),
+    "m02": (
+        'order_by=[f"metrics.{metric} DESC"]',
+        'order_by=[f"metrics.{metric} ASC"]',
+        "m02_ex4_best_run",
+    ),
+}
+# A correct answer whose code warns: the warning must not cost points.
+NOISY = {
+    "m00": (
+        "### BEGIN SOLUTION\nholiday",
+        "### BEGIN SOLUTION\nimport warnings\nwarnings.warn('x', UserWarning)\nholiday",
+    ),
+    "m02": (
+        '    """The id of',
+        '    import warnings\n\n    warnings.warn("old API", FutureWarning)\n    """The id of',
+    ),
+}
+
+
+def _variant(source: Path, old: str, new: str, dest: Path) -> None:
+    text = source.read_text(encoding="utf-8")
+    needle = json.dumps(old)[1:-1]
+    assert needle in text, f"{old!r} not in {source.name}"
+    dest.write_text(text.replace(needle, json.dumps(new)[1:-1], 1), encoding="utf-8")
+
+
+def _grade(module: str, slug: str, tmp: Path) -> dict:
+    subs = tmp / "submissions"
+    subs.mkdir(parents=True)
+    solution = REPO / "solutions" / slug / f"{slug}.ipynb"
+    shutil.copyfile(solution, subs / "sol.ipynb")
+    (subs / "blank").mkdir()
+    shutil.copyfile(REPO / "modules" / slug / f"{slug}.ipynb", subs / "blank" / f"{slug}.ipynb")
+    _variant(solution, *PARTIAL[module][:2], subs / "partial.ipynb")
+    _variant(solution, *NOISY[module], subs / "noisy.ipynb")
+    (subs / "broken.ipynb").write_text("{not json")
+    netlog = tmp / "netguard.log"
+    env = dict(os.environ, PYTHONPATH=str(NETGUARD), NETGUARD_LOG=str(netlog))
+    env.pop("MLFLOW_TRACKING_URI", None)
+    out = tmp / "out"
+    proc = subprocess.run(
+        [sys.executable, "-m", "course", "grade", module, str(subs), "--out", str(out), "--no-progress"],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with (out / "grades.csv").open() as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    return {"out": out, "rows": rows, "netlog": netlog, "stdout": proc.stdout, "solution": solution}
+
+
+@pytest.fixture(scope="module", params=[("m00", "00_welcome"), ("m02", "02_experiment_tracking")],
+                ids=["m00", "m02"])  # fmt: skip
+def graded(request, tmp_path_factory) -> dict:
+    module, slug = request.param
+    result = _grade(module, slug, tmp_path_factory.mktemp(module))
+    result["module"] = module
+    return result
+
+
+def _grade_ids(solution: Path) -> list[str]:
+    cells = load(solution)["cells"]
+    return [
+        c["metadata"]["nbgrader"]["grade_id"]
+        for c in cells
+        if c["metadata"].get("nbgrader", {}).get("grade")
+    ]
+
+
+def test_solution_earns_full_marks(graded: dict) -> None:
+    row = graded["rows"]["sol"]
+    assert row["status"] == "graded" and float(row["score"]) == float(row["max_score"]) > 0
+    assert all(float(row[g]) > 0 for g in _grade_ids(graded["solution"]))
+
+
+def test_release_earns_zero(graded: dict) -> None:
+    row = graded["rows"]["blank"]
+    assert row["status"] == "graded" and float(row["score"]) == 0
+
+
+def test_partial_work_loses_exactly_the_broken_item(graded: dict) -> None:
+    row = graded["rows"]["partial"]
+    broken = PARTIAL[graded["module"]][2]
+    assert float(row[broken]) == 0
+    others = [g for g in _grade_ids(graded["solution"]) if g != broken]
+    assert all(float(row[g]) > 0 for g in others)
+
+
+def test_warnings_in_a_correct_answer_cost_nothing(graded: dict) -> None:
+    row = graded["rows"]["noisy"]
+    assert float(row["score"]) == float(row["max_score"])
+
+
+def test_a_malformed_notebook_gets_an_error_row_and_the_batch_goes_on(graded: dict) -> None:
+    row = graded["rows"]["broken"]
+    assert row["status"] == "error" and "not a valid notebook" in row["error"]
+    assert row["score"] == ""
+    assert "broken" in graded["stdout"]
+
+
+def test_csv_has_the_documented_columns(graded: dict) -> None:
+    with (graded["out"] / "grades.csv").open() as f:
+        header = next(csv.reader(f))
+    assert header[:5] == ["student_id", "module", "score", "max_score", "status"]
+    assert header[7:] == _grade_ids(graded["solution"])
+
+
+def _visible_text(page: str) -> str:
+    page = re.sub(r"<(style|script)[^>]*>.*?</\1>", "", page, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def test_feedback_hides_the_hidden_tests(graded: dict) -> None:
+    nb = load(graded["solution"])
+    hidden, visible = [], []
+    for cell in nb["cells"]:
+        src = "".join(cell["source"])
+        if "### BEGIN HIDDEN TESTS" in src:
+            before, rest = src.split("### BEGIN HIDDEN TESTS")
+            visible.append(before.strip().splitlines()[0])
+            hidden += [
+                ln.strip()
+                for ln in rest.split("### END HIDDEN TESTS")[0].splitlines()
+                if len(ln.strip()) > 10
+            ]
+    assert hidden
+    for student in ("sol", "partial", "blank"):
+        text = _visible_text((graded["out"] / "feedback" / f"{student}.html").read_text())
+        assert visible[0] in text  # the method sees code lines at all
+        assert "HIDDEN TESTS" not in text
+        for line in hidden:
+            assert line not in text, f"{student}: feedback shows hidden line {line!r}"
+
+
+def test_feedback_says_not_attempted_for_stubs(graded: dict) -> None:
+    text = _visible_text((graded["out"] / "feedback" / "blank.html").read_text())
+    assert "Not attempted" in text
+    # A failed check is one line: no traceback into the package's files.
+    assert "course/checks" not in text and "_registry.py" not in text
+
+
+def test_no_outside_network_attempt_while_grading(graded: dict) -> None:
+    log = graded["netlog"]
+    assert not log.exists() or log.read_text() == "", log.read_text()[:2000]
