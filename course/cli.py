@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ._errors import CourseError
 
@@ -64,7 +65,9 @@ def _grade(args: argparse.Namespace) -> int:
 def _lab(args: argparse.Namespace) -> int:
     from .lab import run
 
-    return run(port=args.port, no_stack=args.no_stack, browser=not args.no_browser)
+    workspace = Path(args.workspace) if args.workspace else None
+    extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
+    return run(args.port, args.no_stack, not args.no_browser, workspace, extra)
 
 
 def _modules(args: argparse.Namespace) -> int:
@@ -107,6 +110,8 @@ def parser() -> argparse.ArgumentParser:
     lab.add_argument("--port", type=int, default=8888)
     lab.add_argument("--no-stack", action="store_true", help="embedded MLflow, no server")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.add_argument("--workspace", help="notebook folder (default: workspace/ in the repo)")
+    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="after --: passed to jupyter lab")
     lab.set_defaults(func=_lab)
 
     m = sub.add_parser("modules", help="list the modules")

@@ -48,7 +48,9 @@ def _write_nbgrader_config(workspace: Path, home: Path) -> None:
     )
 
 
-def lab_command(workspace: Path, port: int, browser: bool = True) -> list[str]:
+def lab_command(
+    workspace: Path, port: int, browser: bool = True, extra: list[str] | None = None
+) -> list[str]:
     cmd = [
         sys.executable, "-m", "jupyter", "lab",
         "--ip=127.0.0.1", f"--port={port}", f"--ServerApp.root_dir={workspace}",
@@ -58,14 +60,20 @@ def lab_command(workspace: Path, port: int, browser: bool = True) -> list[str]:
         cmd.append("--no-browser")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")
-    return cmd
+    return cmd + list(extra or [])
 
 
-def run(port: int = 8888, no_stack: bool = False, browser: bool = True) -> int:
+def run(
+    port: int = 8888,
+    no_stack: bool = False,
+    browser: bool = True,
+    workspace: Path | None = None,
+    extra: list[str] | None = None,
+) -> int:
     repo = _paths.repo_root()
     if repo is None:
         raise CourseError("run `make lab` from a clone of the course repository")
-    workspace = repo / "workspace"
+    workspace = (workspace or repo / "workspace").absolute()
     added = sync_workspace(repo, workspace)
     if added:
         print(f"workspace: added {len(added)} notebook(s) to {workspace}")
@@ -80,7 +88,7 @@ def run(port: int = 8888, no_stack: bool = False, browser: bool = True) -> int:
     env.update({k: v for k, v in OFFLINE_ENV.items() if k not in env})
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     proc = subprocess.Popen(
-        lab_command(workspace, port, browser), cwd=workspace, env=env, start_new_session=True
+        lab_command(workspace, port, browser, extra), cwd=workspace, env=env, start_new_session=True
     )
     print(f"JupyterLab starting on http://127.0.0.1:{port} (Ctrl-C stops it and the stack)")
 

@@ -177,8 +177,9 @@ def grade(
         subs = [s for s in subs if s.student_id in wanted]
     out = Path(out).absolute()
     course_dir = out / "nbgrader"
-    shutil.rmtree(course_dir, ignore_errors=True)
-    (course_dir / "source" / mod.slug).mkdir(parents=True)
+    if not students:  # a full run starts over; --student keeps the others' results
+        shutil.rmtree(course_dir, ignore_errors=True)
+    (course_dir / "source" / mod.slug).mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, course_dir / "source" / mod.slug / source.name)
     grade_ids, points = _grade_cells(source)
     max_score = sum(points.values())
@@ -204,12 +205,42 @@ def grade(
             bar.update(1)
     if bar:
         bar.close()
-    rows += [
-        Row("", mod.id, None, max_score, "skipped", f"could not attribute: {u.reason}", str(u.path))
-        for u in skipped
-    ]
-    _write_csv(out / "grades.csv", rows, grade_ids)
+    if students:
+        kept = _read_csv(out / "grades.csv", exclude=set(students))
+    else:
+        rows += [
+            Row(
+                "",
+                mod.id,
+                None,
+                max_score,
+                "skipped",
+                f"could not attribute: {u.reason}",
+                str(u.path),
+            )
+            for u in skipped
+        ]
+        kept = []
+    _write_csv(out / "grades.csv", kept + rows, grade_ids)
     return GradeResult(mod.id, out, grade_ids, rows)
+
+
+def _read_csv(path: Path, exclude: set[str]) -> list[Row]:
+    """Rows of an earlier run, except the students being re-graded."""
+    if not path.exists():
+        return []
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = []
+        for r in csv.DictReader(f):
+            if r["student_id"] in exclude:
+                continue
+            items = {k: float(v) for k, v in r.items() if k not in BASE_COLUMNS and v}
+            score = float(r["score"]) if r["score"] else None
+            rows.append(
+                Row(r["student_id"], r["module"], score, float(r["max_score"]), r["status"],
+                    r["error"], r["file"], items)
+            )  # fmt: skip
+        return rows
 
 
 def _write_csv(path: Path, rows: list[Row], grade_ids: list[str]) -> None:

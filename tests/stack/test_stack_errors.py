@@ -4,7 +4,6 @@ code 1 and no traceback. Every case is fast: none of them gets as far as startin
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -12,9 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-BIN = Path(sys.executable).parent
-COURSE = BIN / "course"
+from _proc import (
+    course,
+    course_env,
+    free_port,
+    ok,
+    one_line_error,
+)
 
 # course.setup() in a fresh python; a CourseError is reported on stdout as "<class>|<message>".
 SETUP_SCRIPT = """
@@ -33,46 +36,6 @@ BROKEN_SQLITE = b"SQLite format 3\x00" + GARBAGE
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def course_env(home: Path, **extra: str) -> dict[str, str]:
-    """The environment of a learner's shell with COURSE_HOME set and no tracking URI."""
-    env = dict(os.environ)
-    for key in ("MLFLOW_TRACKING_URI", "COURSE_MLFLOW_PORT", "COURSE_STUDENT_ID"):
-        env.pop(key, None)
-    env["COURSE_HOME"] = str(home)
-    env.update(extra)
-    return env
-
-
-def course(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(COURSE), *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
-
-
-def one_line_error(result: subprocess.CompletedProcess) -> str:
-    """The single `error: ...` line of a command that must fail cleanly."""
-    output = result.stdout + result.stderr
-    assert result.returncode == 1, f"exit {result.returncode}\n{output}"
-    assert "Traceback" not in output, output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    assert result.stdout == "", result.stdout
-    return lines[0]
-
-
-def ok(result: subprocess.CompletedProcess) -> str:
-    """stdout of a command that must succeed with nothing on stderr."""
-    assert result.returncode == 0, f"exit {result.returncode}\n{result.stdout}\n{result.stderr}"
-    assert result.stderr == "", result.stderr
-    return result.stdout
 
 
 def setup_error(env: dict[str, str]) -> tuple[str, str]:
