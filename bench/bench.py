@@ -1,0 +1,184 @@
+"""`make bench`: the course's speed figures, printed (COURSE_DESIGN §9).
+
+import course · each solution notebook headless · course stack up until healthy (and where the
+time goes) · course grade on N copies of a solution vs plain `nbgrader autograde` on the same N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+ENV = dict(
+    os.environ, MLFLOW_DISABLE_TELEMETRY="true", PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}"
+)
+ENV.pop("MLFLOW_TRACKING_URI", None)
+
+
+def _py(code: str, **env: str) -> str:
+    out = subprocess.run(
+        [sys.executable, "-c", code], env={**ENV, **env}, capture_output=True, text=True, check=True
+    )
+    return out.stdout.strip()
+
+
+def _timed(cmd: list[str], **env: str) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, env={**ENV, **env}, check=True, capture_output=True, cwd=REPO)
+    return time.perf_counter() - start
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_import() -> None:
+    code = "import time; t = time.perf_counter(); import course; print(time.perf_counter() - t)"
+    runs = [float(_py(code)) for _ in range(5)]
+    heavy = _py(
+        "import course, sys; print([m for m in ('pandas', 'mlflow', 'feast', 'evidently') if m in sys.modules])"
+    )
+    print(
+        f"import course                    {min(runs) * 1000:7.1f} ms (best of 5; heavy modules loaded: {heavy})"
+    )
+
+
+def bench_notebooks() -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    total = 0.0
+    for path in sorted(REPO.glob("solutions/[0-9][0-9]_*/[0-9][0-9]_*.ipynb")):
+        with tempfile.TemporaryDirectory() as home:
+            os.environ["COURSE_HOME"] = home
+            nb = nbformat.read(path, as_version=4)
+            client = NotebookClient(
+                nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": home}}
+            )
+            cells: list[tuple[float, int]] = []
+            start = time.perf_counter()
+            with client.setup_kernel():
+                boot = time.perf_counter() - start
+                for i, cell in enumerate(nb.cells):
+                    t = time.perf_counter()
+                    client.execute_cell(cell, i)
+                    cells.append((time.perf_counter() - t, i))
+            elapsed = time.perf_counter() - start
+            del os.environ["COURSE_HOME"]
+        total += elapsed
+        slow = ", ".join(f"cell {i} {s:.1f}s" for s, i in sorted(cells, reverse=True)[:3])
+        print(
+            f"notebook {path.stem:<24}{elapsed:7.1f} s (kernel start {boot:.1f}s; slowest: {slow})"
+        )
+    print(f"all solution notebooks           {total:7.1f} s")
+
+
+def bench_stack() -> None:
+    with tempfile.TemporaryDirectory() as home:
+        port = str(_free_port())
+        cold = _timed([str(BIN / "course"), "stack", "up", "--port", port], COURSE_HOME=home)
+        _timed([str(BIN / "course"), "stack", "down"], COURSE_HOME=home)
+        warm = _timed([str(BIN / "course"), "stack", "up", "--port", port], COURSE_HOME=home)
+        down = _timed([str(BIN / "course"), "stack", "down"], COURSE_HOME=home)
+    imports = _py(
+        "import time; t = time.perf_counter(); import mlflow.server; print(time.perf_counter() - t)"
+    )
+    with tempfile.TemporaryDirectory() as d:
+        migrate = _py(
+            "import time, warnings, logging; warnings.filterwarnings('ignore'); logging.disable(50)\n"
+            "from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore\n"
+            f"t = time.perf_counter(); SqlAlchemyStore('sqlite:///{d}/m.db', '{d}/a')\n"
+            "print(time.perf_counter() - t)"
+        )
+    print(f"course stack up (new state dir)  {cold:7.1f} s until /health answers")
+    print(f"course stack up (existing state) {warm:7.1f} s; down {down:.1f} s")
+    print(
+        f"  of which: import mlflow.server {float(imports):.1f} s, new sqlite schema {float(migrate):.1f} s,"
+        " then uvicorn starts the app (imports it again) in its own process"
+    )
+
+
+def bench_grading(copies: int) -> None:
+    slug = "02_experiment_tracking"
+    source = REPO / "solutions" / slug / f"{slug}.ipynb"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        subs = tmp_path / "subs"
+        subs.mkdir()
+        for i in range(copies):
+            shutil.copyfile(source, subs / f"student{i:02d}.ipynb")
+        ours = _timed(
+            [
+                str(BIN / "course"),
+                "grade",
+                "m02",
+                str(subs),
+                "--out",
+                str(tmp_path / "out"),
+                "--no-progress",
+            ]
+        )
+
+        course_dir = tmp_path / "plain"
+        (course_dir / "source" / slug).mkdir(parents=True)
+        shutil.copyfile(source, course_dir / "source" / slug / source.name)
+        nbg = [str(BIN / "nbgrader")]
+        opts = [f"--CourseDirectory.root={course_dir}"]
+        home = str(tmp_path / "plain-home")
+        start = time.perf_counter()
+        subprocess.run(
+            nbg + ["generate_assignment", slug, *opts],
+            env=ENV,
+            check=True,
+            capture_output=True,
+            cwd=course_dir,
+        )
+        for i in range(copies):
+            dest = course_dir / "submitted" / f"student{i:02d}" / slug
+            dest.mkdir(parents=True)
+            shutil.copyfile(source, dest / source.name)
+        subprocess.run(nbg + ["autograde", slug, "--create", *opts], env={**ENV, "COURSE_HOME": home},
+                       check=True, capture_output=True, cwd=course_dir)  # fmt: skip
+        plain = time.perf_counter() - start
+    print(
+        f"course grade, {copies} x m02 solution   {ours:7.1f} s ({copies / ours * 60:.1f} submissions/min,"
+        f" each in its own fresh state dir)"
+    )
+    print(
+        f"nbgrader autograde, same {copies}     {plain:7.1f} s ({copies / plain * 60:.1f} submissions/min,"
+        " all sharing one state dir)"
+    )
+    print(f"  ratio plain / course grade     {plain / ours:7.2f}x")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--copies", type=int, default=10, help="submissions in the grading benchmark")
+    p.add_argument(
+        "--skip", nargs="*", default=[], choices=["import", "notebooks", "stack", "grading"]
+    )
+    args = p.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    if "import" not in args.skip:
+        bench_import()
+    if "notebooks" not in args.skip:
+        bench_notebooks()
+    if "stack" not in args.skip:
+        bench_stack()
+    if "grading" not in args.skip:
+        bench_grading(args.copies)
+
+
+if __name__ == "__main__":
+    main()
