@@ -54,7 +54,7 @@ def _grade(args: argparse.Namespace) -> int:
         args.module,
         args.submissions,
         args.out,
-        timeout=args.timeout,
+        cell_timeout=args.cell_timeout,
         students=args.student,
         progress=not args.no_progress,
     )
@@ -101,7 +101,9 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("module", help="module id, e.g. m02")
     g.add_argument("submissions", help="folder of notebooks (one per student) or student folders")
     g.add_argument("--out", default="grading-out", help="output folder (default: grading-out)")
-    g.add_argument("--timeout", type=float, default=600, help="seconds allowed per notebook")
+    g.add_argument(
+        "--cell-timeout", type=float, default=None, help="seconds per cell (default 180)"
+    )
     g.add_argument("--student", action="append", help="grade only this student (repeatable)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.set_defaults(func=_grade)
@@ -111,7 +113,9 @@ def parser() -> argparse.ArgumentParser:
     lab.add_argument("--no-stack", action="store_true", help="embedded MLflow, no server")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.add_argument("--workspace", help="notebook folder (default: workspace/ in the repo)")
-    lab.add_argument("jupyter_args", nargs=argparse.REMAINDER, help="after --: passed to jupyter lab")
+    lab.add_argument(
+        "jupyter_args", nargs=argparse.REMAINDER, help="after --: passed to jupyter lab"
+    )
     lab.set_defaults(func=_lab)
 
     m = sub.add_parser("modules", help="list the modules")

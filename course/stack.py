@@ -27,8 +27,15 @@ __all__ = ["Stack", "connect", "up", "down", "status", "reset", "DEFAULT_PORT"]
 
 DEFAULT_PORT = 5000
 PORT_ENV = "COURSE_MLFLOW_PORT"
-# The exact scikit-learn pin, passed to log_model so MLflow skips 8-14 s of requirement inference.
-PIP_REQUIREMENTS = ("scikit-learn==1.9.1", "pandas==2.3.3", "numpy==2.4.6")
+# Passed to log_model: the exact versions installed here, so MLflow records them without
+# spending 8-14 s inferring requirements.
+_MODEL_PACKAGES = ("scikit-learn", "pandas", "numpy")
+
+
+def pip_requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in _MODEL_PACKAGES]
 
 
 @dataclass
@@ -41,7 +48,7 @@ class Stack:
     ui_url: str | None = None
     module_id: str | None = None
     experiment_name: str | None = None
-    pip_requirements: list[str] = field(default_factory=lambda: list(PIP_REQUIREMENTS))
+    pip_requirements: list[str] = field(default_factory=pip_requirements)
 
     def path(self, *parts: str) -> Path:
         """A path in this module's work folder under the state dir (created on demand)."""
@@ -384,4 +391,50 @@ def connect(home: Path | None = None) -> Stack:
     check_db(db)
     db.parent.mkdir(parents=True, exist_ok=True)
     artifacts_dir(home).mkdir(parents=True, exist_ok=True)
+    seed_db(home)
     return Stack("embedded", home, f"sqlite:///{db}")
+
+
+def _template() -> Path:
+    from importlib.metadata import version
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlops-course"
+    return cache / f"mlflow-{version('mlflow')}-empty.db"
+
+
+def _build_template(template: Path) -> None:
+    import tempfile
+
+    from ._quiet import quiet
+
+    template.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=template.parent) as tmp, quiet():
+        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+
+        store = SqlAlchemyStore(f"sqlite:///{tmp}/empty.db", f"{tmp}/artifacts")
+        store.engine.dispose()
+        os.replace(f"{tmp}/empty.db", template)  # atomic: a racing process sees all or nothing
+
+
+def seed_db(home: Path) -> None:
+    """Start a new state dir from an empty, migrated MLflow database.
+
+    MLflow builds its schema on first use (about 2 s); a per-version template in the user's cache
+    makes every later fresh state dir (a new learner, every graded submission) start at once.
+    Any problem with the cache only means MLflow builds the schema itself.
+    """
+    db = db_path(home)
+    if db.exists():
+        return
+    try:
+        template = _template()
+        if not template.exists():
+            _build_template(template)
+        shutil.copyfile(template, db)
+        with sqlite3.connect(db) as con:  # the Default experiment's artifacts: this state dir
+            location = (artifacts_dir(home) / "0").as_uri()
+            con.execute(
+                "UPDATE experiments SET artifact_location = ? WHERE experiment_id = 0", (location,)
+            )
+    except Exception:  # noqa: BLE001  (a cache is an optimisation, never a failure)
+        db.unlink(missing_ok=True)

@@ -158,7 +158,7 @@ def grade(
     submissions: str | Path,
     out: str | Path = "grading-out",
     *,
-    timeout: float | None = None,
+    cell_timeout: float | None = None,
     students: list[str] | None = None,
     progress: bool = True,
 ) -> GradeResult:
@@ -185,8 +185,8 @@ def grade(
     max_score = sum(points.values())
 
     api = _nbgrader.api(course_dir)
-    if timeout:
-        api.config.ExecutePreprocessor.timeout = int(timeout)
+    if cell_timeout:
+        api.config.ExecutePreprocessor.timeout = int(cell_timeout)
     _nbgrader.generate(api, mod.slug)
 
     rows: list[Row] = []

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mlflow
 import pytest
+from _assert import assert_one_tick, assert_wrong, scratch_experiment
 
 import course
 from course import data
@@ -42,26 +43,6 @@ def log_hello_run(
         mlflow.log_param("learner", learner)
         mlflow.log_metric(metric, solution_base_rates()[rate])
     return run.info.run_id
-
-
-def scratch_experiment(stack) -> str:
-    """Another experiment; its artifacts stay in the state dir, not in ./mlruns of the cwd."""
-    return mlflow.create_experiment("scratch", artifact_location=stack.path("scratch").as_uri())
-
-
-def assert_wrong(exercise_id: str, match: str, **answers) -> None:
-    """A wrong answer is reported as incorrect, not as an untouched stub."""
-    with pytest.raises(course.CheckError, match=match) as excinfo:
-        course.check(exercise_id, **answers)
-    assert not isinstance(excinfo.value, course.NotAttempted)
-
-
-def assert_one_tick(capsys: pytest.CaptureFixture[str], prefix: str) -> None:
-    """nbgrader scores a cell that writes to stderr as 0: a pass is one stdout line only."""
-    out, err = capsys.readouterr()
-    lines = out.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"✓ {prefix}"), out
-    assert err == ""
 
 
 # --- m00.ex1 base rates ------------------------------------------------------------------
@@ -127,14 +108,14 @@ def test_ex2_solution_passes_with_one_line(embedded, capsys):
 
 
 def test_ex2_wrong_runs_fail(embedded):
-    stack = embedded("m00")
+    embedded("m00")
     slips = [
         ({"run_name": "hello"}, "named 'hello'; name it 'hello-stack'"),
         ({"learner": "  "}, "the param 'learner' is empty"),
         ({"metric": "calm_rate"}, r"no metric 'calm_base_rate' \(it has: calm_rate\)"),
         ({"rate": "holiday"}, "is not the calm-week base rate from exercise 1"),
         (
-            {"experiment_id": scratch_experiment(stack)},
+            {"experiment_id": scratch_experiment()},
             "in experiment 'scratch', not in this module's 'shopflow-m00'",
         ),
     ]

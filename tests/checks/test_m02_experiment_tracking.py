@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import mlflow
 import pytest
+from _assert import assert_one_tick, assert_wrong, scratch_experiment
 from mlflow.models import infer_signature
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
@@ -22,29 +23,9 @@ from course import data
 SWEEP_C = (0.001, 0.01, 0.1, 1.0)
 
 
-def assert_wrong(exercise_id: str, match: str, **answers) -> None:
-    """A wrong answer is reported as incorrect, not as an untouched stub."""
-    with pytest.raises(course.CheckError, match=match) as excinfo:
-        course.check(exercise_id, **answers)
-    assert not isinstance(excinfo.value, course.NotAttempted)
-
-
 def fit_logreg(train, features: list[str], c: float = 1.0):
     model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
     return model.fit(train[features], train[data.TARGET])
-
-
-def scratch_experiment(stack) -> str:
-    """Another experiment than the module's (setup keeps its artifacts in the state dir)."""
-    return mlflow.create_experiment("scratch")
-
-
-def assert_one_tick(capsys: pytest.CaptureFixture[str], prefix: str) -> None:
-    """nbgrader scores a cell that writes to stderr as 0: a pass is one stdout line only."""
-    out, err = capsys.readouterr()
-    lines = out.splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"✓ {prefix}"), out
-    assert err == ""
 
 
 # --- m02.ex1 a first run -----------------------------------------------------------------
@@ -84,7 +65,7 @@ def test_ex1_solution_passes_with_one_line(embedded, capsys):
 
 
 def test_ex1_wrong_runs_fail(embedded):
-    stack = embedded("m02")
+    embedded("m02")
     label = [*data.NUMERIC_FEATURES, data.TARGET]
     slips = [
         ({"run_name": "first"}, "the run is named 'first', not 'baseline'"),
@@ -93,7 +74,7 @@ def test_ex1_wrong_runs_fail(embedded):
         ({"artifact": False}, "the run has no artifact 'features.json'"),
         ({"features": label}, "the label is among the features: that is leakage"),
         (
-            {"experiment_id": scratch_experiment(stack)},
+            {"experiment_id": scratch_experiment()},
             "in experiment 'scratch', not in this module's 'shopflow-m02'",
         ),
     ]

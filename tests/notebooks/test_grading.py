@@ -70,7 +70,8 @@ def _grade(module: str, slug: str, tmp: Path) -> dict:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     with (out / "grades.csv").open() as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
-    return {"out": out, "rows": rows, "netlog": netlog, "stdout": proc.stdout, "solution": solution}
+    return {"out": out, "subs": subs, "rows": rows, "netlog": netlog, "stdout": proc.stdout,
+            "solution": solution}  # fmt: skip
 
 
 @pytest.fixture(scope="module", params=[("m00", "00_welcome"), ("m02", "02_experiment_tracking")],
@@ -166,3 +167,36 @@ def test_feedback_says_not_attempted_for_stubs(graded: dict) -> None:
 def test_no_outside_network_attempt_while_grading(graded: dict) -> None:
     log = graded["netlog"]
     assert not log.exists() or log.read_text() == "", log.read_text()[:2000]
+
+
+def test_regrading_one_student_keeps_the_others(graded: dict, tmp_path: Path) -> None:
+    if graded["module"] != "m00":
+        pytest.skip("one module is enough: the path is the same")
+    out, subs = tmp_path / "out", tmp_path / "subs"
+    shutil.copytree(graded["out"], out)
+    shutil.copytree(graded["subs"], subs)
+    shutil.copyfile(graded["solution"], subs / "blank" / f"{graded['solution'].stem}.ipynb")
+    cmd = [sys.executable, "-m", "course", "grade", "m00", str(subs), "--out", str(out),
+           "--student", "blank", "--no-progress"]  # fmt: skip
+    subprocess.run(cmd, cwd=REPO, check=True, capture_output=True, timeout=600)
+    with (out / "grades.csv").open() as f:
+        rows = {r["student_id"]: r for r in csv.DictReader(f)}
+    assert float(rows["blank"]["score"]) == float(rows["blank"]["max_score"])
+    assert rows["sol"] == graded["rows"]["sol"]
+    assert rows["broken"] == graded["rows"]["broken"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["m42", "."], "unknown module 'm42'"),
+        (["m03", "."], "m03 has no notebook yet"),
+        (["m02", "no/such/folder"], "does not exist or is not a folder"),
+    ],
+)
+def test_bad_grade_input_is_one_line(args: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "course", "grade", *args], cwd=REPO, capture_output=True, text=True
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: ") and message in proc.stderr

@@ -40,6 +40,8 @@ def test_lab_serves_the_workspace_with_nbgrader_and_stops_cleanly(tmp_path: Path
     try:
         assert wait_until(lambda: _answers(f"{base}/api/status?token={TOKEN}"), timeout=120)
         assert http_get(f"http://127.0.0.1:{mlflow_port}/health")[0] == 200
+        status, page = http_get(f"http://127.0.0.1:{mlflow_port}/")  # the MLflow UI
+        assert status == 200 and b"<html" in page.lower()
         status, body = http_get(f"{base}/lab/api/extensions?token={TOKEN}")
         enabled = {e["name"]: e["enabled"] for e in json.loads(body)}
         assert enabled.get("@jupyter/nbgrader") is True

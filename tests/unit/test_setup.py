@@ -54,3 +54,24 @@ def test_module_names_resolve(name: str) -> None:
 def test_unknown_module_is_one_line(course_home) -> None:
     with pytest.raises(course.CourseError, match="unknown module 'm42'; the modules are m00"):
         course.setup("m42")
+
+
+def test_a_new_state_dir_starts_from_the_cached_template(
+    embedded, course_home, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    embedded("m00")
+    assert list((tmp_path / "cache" / "mlops-course").glob("mlflow-*-empty.db"))
+    assert mlflow.get_experiment("0").artifact_location.startswith(course_home.as_uri())
+
+
+def test_a_broken_template_only_costs_time(embedded, tmp_path, monkeypatch) -> None:
+    from course.stack import _template
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    _template().parent.mkdir(parents=True)
+    _template().write_bytes(b"not a database")
+    stack = embedded("m00")
+    with mlflow.start_run():
+        mlflow.log_metric("x", 1.0)
+    assert stack.mode == "embedded"
