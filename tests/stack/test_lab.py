@@ -51,7 +51,7 @@ def test_lab_serves_the_workspace_with_nbgrader_and_stops_cleanly(tmp_path: Path
         assert (workspace / "02_experiment_tracking" / "02_experiment_tracking.ipynb").exists()
         pid = int((home / "run" / "mlflow.pid").read_text().split()[0])
     finally:
-        proc.send_signal(signal.SIGTERM)  # what Ctrl-C or closing the terminal does
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends
         proc.wait(timeout=60)
         log.close()
     assert wait_until(lambda: port_free(lab_port) and port_free(mlflow_port), timeout=30)
