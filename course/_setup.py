@@ -66,7 +66,6 @@ def setup(module_id: str, *, verbose: bool = True) -> Stack:
         import mlflow
 
         _skip_feast_header_provider()
-        silence_libraries()
         mlflow.set_tracking_uri(stack.tracking_uri)
         stack.module_id = module.id
         stack.experiment_name = experiment_name(module.id)
@@ -77,7 +76,7 @@ def setup(module_id: str, *, verbose: bool = True) -> Stack:
                 f"cannot reach MLflow at {stack.tracking_uri}: {str(exc).splitlines()[0][:200]}; "
                 "check `course stack status`"
             ) from None
-    silence_libraries()
+    silence_libraries()  # after quiet(), which restores the warning filters it found
     _display.install()
     if verbose:
         print(

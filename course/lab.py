@@ -81,7 +81,7 @@ def run(
     _write_nbgrader_config(workspace, home)
     started_stack = False
     if not no_stack:
-        before = stack._running(home)[2]
+        before = stack.server_state(home)
         print(stack.up())
         started_stack = before != "running"
     env = dict(os.environ)

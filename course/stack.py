@@ -190,6 +190,11 @@ def _running(home: Path) -> tuple[int | None, int | None, str]:
     return pid, port, ("running" if _healthy(port) else "starting")
 
 
+def server_state(home: Path | None = None) -> str:
+    """The server's state: running, starting, stale (pid file of a dead process) or stopped."""
+    return _running(home or _paths.home())[2]
+
+
 def _server_env() -> dict[str, str]:
     env = dict(os.environ)
     env.update({k: v for k, v in OFFLINE_ENV.items() if k not in os.environ})
@@ -369,7 +374,7 @@ def reset(yes: bool = False, home: Path | None = None) -> str:
     home = home or _paths.home()
     if not yes:
         raise CourseError(f"reset deletes everything under {home}; run it again with --yes")
-    stopped = down(home) if _running(home)[2] != "stopped" else None
+    stopped = down(home) if server_state(home) != "stopped" else None
     if home.exists():
         shutil.rmtree(home)
     return f"wiped {home}" + (f" ({stopped})" if stopped else "")
