@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -96,3 +97,22 @@ def test_quiz_answers_are_hashed_only() -> None:
             if isinstance(item, Question):
                 assert len(item.digest) == 20 and int(item.digest, 16) >= 0
     assert '"data", "train", "evaluate"' not in _package_text()
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_notebook_checks_and_registered_items_match(path: Path) -> None:
+    """One name everywhere: each graded cell checks a registered item, each item is graded once,
+    and the module has its checks file and its test file."""
+    from course.checks._registry import items
+
+    module = _catalog.get(path.stem)
+    called = []
+    for cell in load(path)["cells"]:
+        if nbgrader(cell).get("grade"):
+            src = "".join(cell["source"])
+            called += re.findall(r'course\.(?:quiz\.)?check\("([^"]+)"', src)
+    assert sorted(called) == sorted(it.id for it in items(module.id))
+    assert len(called) == len(set(called))
+    slug = path.stem.split("_", 1)[1]
+    assert (REPO / "course" / "checks" / f"{module.id}_{slug}.py").exists()
+    assert (REPO / "tests" / "checks" / f"test_{module.id}_{slug}.py").exists()
