@@ -42,6 +42,16 @@ def silence_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
+def _show_on_stdout(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    sys.stdout.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def warnings_to_stdout() -> None:
+    """Warnings stay visible but go to stdout: nbgrader scores any stderr in a graded cell as a
+    failure, and a correct answer must not lose its points to a deprecation notice."""
+    warnings.showwarning = _show_on_stdout
+
+
 @contextlib.contextmanager
 def quiet() -> Iterator[None]:
     """No warnings, no log records below ERROR and nothing on stderr inside the block."""

@@ -7,7 +7,7 @@ import re
 
 from . import _catalog, _display
 from ._errors import CourseError
-from ._quiet import apply_offline_env, quiet, silence_libraries
+from ._quiet import apply_offline_env, quiet, silence_libraries, warnings_to_stdout
 from .stack import Stack, artifacts_dir, connect
 
 STUDENT_ENV = "COURSE_STUDENT_ID"
@@ -77,6 +77,7 @@ def setup(module_id: str, *, verbose: bool = True) -> Stack:
                 "check `course stack status`"
             ) from None
     silence_libraries()  # after quiet(), which restores the warning filters it found
+    warnings_to_stdout()
     _display.install()
     if verbose:
         print(

@@ -25,6 +25,7 @@ NETGUARD = REPO / "tests" / "netguard"
 # Per module: a one-line change to the solution that breaks exactly one graded item.
 PARTIAL = {
     "m00": ('q2 = "b"', 'q2 = "a"', "m00_q2_embedded"),
+    "m01": ("index=False", "index=True", "m01_ex5_fingerprint"),
     "m02": (
         'order_by=[f"metrics.{metric} DESC"]',
         'order_by=[f"metrics.{metric} ASC"]',
@@ -33,6 +34,10 @@ PARTIAL = {
 }
 # A correct answer whose code warns: the warning must not cost points.
 NOISY = {
+    "m01": (
+        "    ### BEGIN SOLUTION\n    rows",
+        "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', DeprecationWarning)\n    rows",
+    ),
     "m00": (
         "### BEGIN SOLUTION\nholiday",
         "### BEGIN SOLUTION\nimport warnings\nwarnings.warn('x', UserWarning)\nholiday",
@@ -51,6 +56,16 @@ def _variant(source: Path, old: str, new: str, dest: Path) -> None:
     dest.write_text(text.replace(needle, json.dumps(new)[1:-1], 1), encoding="utf-8")
 
 
+def _cheat(release: Path, dest: Path) -> None:
+    """A blank notebook whose first answer cell replaces course.check with a no-op."""
+    nb = json.loads(release.read_text(encoding="utf-8"))
+    first = next(c for c in nb["cells"] if c["metadata"].get("nbgrader", {}).get("solution"))
+    first["source"] = "import course\ncourse.check = lambda *args, **kwargs: None\n" + "".join(
+        first["source"]
+    )
+    dest.write_text(json.dumps(nb), encoding="utf-8")
+
+
 def _grade(module: str, slug: str, tmp: Path) -> dict:
     subs = tmp / "submissions"
     subs.mkdir(parents=True)
@@ -61,6 +76,7 @@ def _grade(module: str, slug: str, tmp: Path) -> dict:
     _variant(solution, *PARTIAL[module][:2], subs / "partial.ipynb")
     _variant(solution, *NOISY[module], subs / "noisy.ipynb")
     (subs / "broken.ipynb").write_text("{not json")
+    _cheat(REPO / "modules" / slug / f"{slug}.ipynb", subs / "cheat.ipynb")
     netlog = tmp / "netguard.log"
     env = dict(os.environ, PYTHONPATH=str(NETGUARD), NETGUARD_LOG=str(netlog))
     env.pop("MLFLOW_TRACKING_URI", None)
@@ -140,6 +156,16 @@ def _visible_text(page: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", page))
 
 
+def test_a_patched_check_earns_nothing_where_hidden_tests_look(graded: dict) -> None:
+    row = graded["rows"]["cheat"]
+    hidden = [
+        c["metadata"]["nbgrader"]["grade_id"]
+        for c in load(graded["solution"])["cells"]
+        if "### BEGIN HIDDEN TESTS" in "".join(c["source"])
+    ]
+    assert hidden and all(float(row[g]) == 0 for g in hidden)
+
+
 def test_feedback_hides_the_hidden_tests(graded: dict) -> None:
     nb = load(graded["solution"])
     hidden, visible = [], []
@@ -154,7 +180,7 @@ def test_feedback_hides_the_hidden_tests(graded: dict) -> None:
                 if len(ln.strip()) > 10
             ]
     assert hidden
-    for student in ("sol", "partial", "blank"):
+    for student in ("sol", "partial", "blank", "cheat"):
         text = _visible_text((graded["out"] / "feedback" / f"{student}.html").read_text())
         assert visible[0] in text  # the method sees code lines at all
         assert "HIDDEN TESTS" not in text

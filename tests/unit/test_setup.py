@@ -75,3 +75,16 @@ def test_a_broken_template_only_costs_time(embedded, tmp_path, monkeypatch) -> N
     with mlflow.start_run():
         mlflow.log_metric("x", 1.0)
     assert stack.mode == "embedded"
+
+
+def test_warnings_after_setup_stay_visible_but_off_stderr(embedded, capsys) -> None:
+    """nbgrader scores a graded cell with any stderr as 0: warnings go to stdout instead."""
+    import warnings
+
+    embedded("m00")
+    capsys.readouterr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.warn("old API", DeprecationWarning, stacklevel=1)
+    out, err = capsys.readouterr()
+    assert "old API" in out and err == ""
