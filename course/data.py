@@ -43,7 +43,6 @@ __all__ = [
     "ab_test",
     "quality_incident",
     "INCIDENT",
-    "fingerprint",
 ]
 
 SEED = 7
@@ -294,20 +293,3 @@ def quality_incident(frame: pd.DataFrame | None = None, seed: int = SEED) -> pd.
     neg = rng.random(n) < 0.01
     frame.loc[neg, INCIDENT["negative_column"]] = -frame.loc[neg, INCIDENT["negative_column"]] - 1
     return frame
-
-
-def fingerprint(frame: pd.DataFrame) -> str:
-    """A content hash of a frame: the same rows and values give the same 16 hex digits.
-
-    Row order and index do not matter (rows are hashed one by one, then sorted); any changed
-    value, column name or dtype changes it. This is the idea behind data versioning tools.
-    """
-    import hashlib
-
-    import pandas as pd
-
-    rows = pd.util.hash_pandas_object(frame, index=False).to_numpy()
-    rows.sort()
-    h = hashlib.sha256(rows.tobytes())
-    h.update(repr([(c, str(t)) for c, t in frame.dtypes.items()]).encode())
-    return h.hexdigest()[:16]

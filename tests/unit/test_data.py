@@ -13,7 +13,8 @@ def test_same_seed_same_frames_and_fresh_copies() -> None:
     pd.testing.assert_frame_equal(a, b)
     a.loc[0, "sessions_7d"] = -1
     assert data.activity().loc[0, "sessions_7d"] != -1
-    assert data.fingerprint(data.activity(seed=8)) != data.fingerprint(b)
+    other = data.activity(seed=8)
+    assert len(other) != len(b) or not other.equals(b)
 
 
 def test_schema_and_label() -> None:
@@ -69,13 +70,3 @@ def test_quality_incident_breaks_what_it_documents() -> None:
     col, code = inc["unknown_category"]
     assert (bad[col] == code).any()
     assert (bad[inc["negative_column"]] < 0).any()
-
-
-def test_fingerprint_ignores_row_order_and_sees_any_change() -> None:
-    train, _ = data.split()
-    fp = data.fingerprint(train)
-    assert data.fingerprint(train.sample(frac=1, random_state=3)) == fp
-    changed = train.copy()
-    changed.loc[5, "aov_30d"] += 0.01
-    assert data.fingerprint(changed) != fp
-    assert data.fingerprint(train.rename(columns={"week": "wk"})) != fp
