@@ -19,6 +19,13 @@ def expect(condition: Any, message: str) -> None:
         raise CheckError(message)
 
 
+def a_function(fn: Any, name: str) -> Any:
+    """Exercises that ask for a function get it called by the check; say so if it is not one."""
+    attempted(fn, name)
+    expect(callable(fn), f"`{name}` should be a function, not a {type(fn).__name__}")
+    return fn
+
+
 def of_type(value: Any, types: type | tuple[type, ...], name: str, example: str) -> Any:
     """Type check with a one-line message; numpy scalars count as numbers (numbers.Real)."""
     attempted(value, name)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._errors import CheckError
+from .._errors import CheckError, NotAttempted
 from ._expect import attempted, expect
 
 
@@ -70,3 +70,57 @@ def params(run: Any, *keys: str) -> dict[str, str]:
 
 def artifact_paths(run_id: str) -> list[str]:
     return [f.path for f in client().list_artifacts(run_id)]
+
+
+# --- the model registry --------------------------------------------------------------------
+
+
+def model_name(name: Any, first: str = "") -> str:
+    """The name of a registered model that exists. ``first`` names the exercise that creates
+    it: its absence then means the learner has not got this far ("not attempted")."""
+    attempted(name, "model_name")
+    if not isinstance(name, str) or not name:
+        raise CheckError(f"`model_name` should be the registered model's name, not {name!r}")
+    from mlflow.exceptions import MlflowException
+
+    try:
+        client().get_registered_model(name)
+    except MlflowException:
+        message = f"no registered model {name!r} in this notebook's registry yet"
+        if first:
+            raise NotAttempted(f"{message}: {first} registers it") from None
+        raise CheckError(f"{message}: register a version first") from None
+    return name
+
+
+def model_version(name: str, version: Any, arg: str = "version") -> Any:
+    """The registry's ModelVersion for a ModelVersion object, an int or a digit string."""
+    attempted(version, arg)
+    number = getattr(version, "version", version)
+    if getattr(version, "name", name) != name:
+        raise CheckError(f"`{arg}` is a version of {version.name!r}, not of {name!r}")
+    if isinstance(number, bool) or not str(number).isdigit():
+        raise CheckError(
+            f"`{arg}` should be what mlflow.register_model returns (a ModelVersion) or a version "
+            f"number, not {type(version).__name__} {version!r}"
+        )
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return client().get_model_version(name, str(number))
+    except MlflowException:
+        raise CheckError(f"{name!r} has no version {number}; was it deleted?") from None
+
+
+def alias_version(name: str, alias: str, needed_by: str = "") -> Any:
+    """The version an alias points at, or a one-line error that says which exercise sets it."""
+    aliases = client().get_registered_model(name).aliases
+    if alias not in aliases:
+        have = ", ".join(f"@{a} -> v{v}" for a, v in sorted(aliases.items())) or "none"
+        raise CheckError(f"{name!r} has no alias {alias!r} (aliases: {have}){needed_by}")
+    return client().get_model_version(name, str(aliases[alias]))
+
+
+def versions(name: str) -> list[Any]:
+    found = client().search_model_versions(f"name = '{name}'")
+    return sorted(found, key=lambda mv: int(mv.version))

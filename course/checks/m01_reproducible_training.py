@@ -6,16 +6,10 @@ from typing import Any
 
 from .. import data
 from .._errors import CheckError
-from ._expect import attempted, expect
+from ._expect import a_function, expect
 from ._registry import Question, exercise, question
 
 MODELS = ("linear", "tree", "forest", "mlp")
-
-
-def _callable(fn: Any, name: str) -> Any:
-    attempted(fn, name)
-    expect(callable(fn), f"`{name}` should be a function, not a {type(fn).__name__}")
-    return fn
 
 
 def _frames(result: Any, name: str) -> tuple[Any, Any]:
@@ -46,7 +40,7 @@ def _calm() -> Any:
 def time_split(time_split: Any) -> str:
     import pandas as pd
 
-    fn = _callable(time_split, "time_split")
+    fn = a_function(time_split, "time_split")
     calm = _calm()
     train, valid = _frames(fn(calm.copy(), 4), "time_split")
     expect(
@@ -103,7 +97,7 @@ def pipeline(build_pipeline: Any) -> str:
     from sklearn.metrics import roc_auc_score
     from sklearn.pipeline import Pipeline
 
-    fn = _callable(build_pipeline, "build_pipeline")
+    fn = a_function(build_pipeline, "build_pipeline")
     pipe = fn()
     expect(
         isinstance(pipe, Pipeline),
@@ -154,7 +148,7 @@ def pipeline(build_pipeline: Any) -> str:
 def folds(week_folds: Any) -> str:
     import numpy as np
 
-    fn = _callable(week_folds, "week_folds")
+    fn = a_function(week_folds, "week_folds")
     train, _ = data.split()
     train = train.set_axis(range(10**6, 10**6 + len(train)))  # labels are not positions
     result = fn(train, 3)
@@ -210,7 +204,7 @@ def compare(compare_models: Any) -> str:
     import numpy as np
     import pandas as pd
 
-    fn = _callable(compare_models, "compare_models")
+    fn = a_function(compare_models, "compare_models")
     train, _ = data.split()
     sample = train[train["customer_id"] % 3 == 0].reset_index(drop=True)
     X, y = sample[list(data.FEATURES)], sample[data.TARGET]
@@ -256,7 +250,7 @@ def compare(compare_models: Any) -> str:
     ),
 )
 def fingerprint(fingerprint: Any) -> str:
-    fn = _callable(fingerprint, "fingerprint")
+    fn = a_function(fingerprint, "fingerprint")
     train, _ = data.split()
     fp = fn(train)
     expect(

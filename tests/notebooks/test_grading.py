@@ -31,6 +31,7 @@ PARTIAL = {
         'order_by=[f"metrics.{metric} ASC"]',
         "m02_ex4_best_run",
     ),
+    "m03": ("## Limitations\nNot trained", "## Caveats\nNot trained", "m03_ex6_model_card"),
 }
 # A correct answer whose code warns: the warning must not cost points.
 NOISY = {
@@ -45,6 +46,10 @@ NOISY = {
     "m02": (
         '    """The id of',
         '    import warnings\n\n    warnings.warn("old API", FutureWarning)\n    """The id of',
+    ),
+    "m03": (
+        "    ### BEGIN SOLUTION\n    current =",
+        "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', DeprecationWarning)\n    current =",
     ),
 }
 
@@ -219,7 +224,9 @@ def test_regrading_one_student_keeps_the_others(graded: dict, tmp_path: Path) ->
     ("args", "message"),
     [
         (["m42", "."], "unknown module 'm42'"),
-        (["m03", "."], "m03 has no notebook yet"),
+        *[([m.id, "."], f"{m.id} has no notebook yet") for m in _catalog.MODULES if not m.ready][
+            -1:
+        ],
         (["m02", "no/such/folder"], "does not exist or is not a folder"),
     ],
 )
