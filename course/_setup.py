@@ -13,12 +13,24 @@ from .stack import Stack, artifacts_dir, connect
 STUDENT_ENV = "COURSE_STUDENT_ID"
 
 
-def experiment_name(module_id: str) -> str:
-    """The module's MLflow experiment, namespaced by COURSE_STUDENT_ID on a shared server."""
+def _student() -> str:
     student = os.environ.get(STUDENT_ENV, "").strip()
     if student and not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", student):
         raise CourseError(f"{STUDENT_ENV}={student!r}: use letters, digits, '.', '_', '-' or '@'")
+    return student
+
+
+def experiment_name(module_id: str) -> str:
+    """The module's MLflow experiment, namespaced by COURSE_STUDENT_ID on a shared server."""
+    student = _student()
     return f"{student + '/' if student else ''}shopflow-{module_id}"
+
+
+def model_name() -> str:
+    """The registered model the course promotes and serves, namespaced like the experiments
+    (registered model names cannot hold '/')."""
+    student = _student()
+    return f"{student + '.' if student else ''}shopflow-conversion"
 
 
 def _skip_feast_header_provider() -> None:
@@ -69,6 +81,7 @@ def setup(module_id: str, *, verbose: bool = True) -> Stack:
         mlflow.set_tracking_uri(stack.tracking_uri)
         stack.module_id = module.id
         stack.experiment_name = experiment_name(module.id)
+        stack.model_name = model_name()
         try:
             _ensure_experiment(stack.experiment_name)
         except Exception as exc:  # an unreachable server or a broken store: say which, in one line

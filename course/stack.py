@@ -48,6 +48,7 @@ class Stack:
     ui_url: str | None = None
     module_id: str | None = None
     experiment_name: str | None = None
+    model_name: str = "shopflow-conversion"  # the registered model; namespaced per student
     pip_requirements: list[str] = field(default_factory=pip_requirements)
 
     def path(self, *parts: str) -> Path:

@@ -34,6 +34,7 @@ def test_env_tracking_uri_wins(course_home: Path, tmp_path: Path, monkeypatch) -
 def test_student_id_namespaces_the_experiment(embedded, monkeypatch) -> None:
     monkeypatch.setenv("COURSE_STUDENT_ID", "ada")
     assert embedded("m02").experiment_name == "ada/shopflow-m02"
+    assert embedded("m02").model_name == "ada.shopflow-conversion"
     monkeypatch.setenv("COURSE_STUDENT_ID", "a b/c")
     with pytest.raises(course.CourseError, match="COURSE_STUDENT_ID"):
         embedded("m02")
