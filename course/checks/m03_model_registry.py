@@ -54,7 +54,8 @@ def _scratch_model(sources: list[str], aliases: dict[str, int]) -> Iterator[str]
     hints=(
         "Registering turns a logged model into a numbered version of a named model.",
         "`mlflow.register_model(model_uri, name)` returns a ModelVersion.",
-        "`v1 = mlflow.register_model(logreg_info.model_uri, MODEL)`",
+        "Pass the logged model's URI (`logreg_info.model_uri`) and the name `MODEL`; keep what "
+        "it returns in `v1`.",
     ),
 )
 def register(model_name: Any, version: Any) -> str:
@@ -124,7 +125,7 @@ def audit(model_name: Any, version: Any) -> str:
         "An alias is a name for one version; apps load `models:/<name>@<alias>`.",
         "`client.set_registered_model_alias(MODEL, 'champion', v1.version)`, and the same for "
         "the challenger with v2.",
-        "Register the forest first: `v2 = mlflow.register_model(forest_info.model_uri, MODEL)`. "
+        "Register the forest first, as you did the logistic regression, and keep it in `v2`. "
         "Do not call transition_model_version_stage: stages are deprecated.",
     ),
 )

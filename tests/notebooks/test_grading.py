@@ -32,6 +32,7 @@ PARTIAL = {
         "m02_ex4_best_run",
     ),
     "m03": ("## Limitations\nNot trained", "## Caveats\nNot trained", "m03_ex6_model_card"),
+    "m04": ("abs().max() for n in names", "abs().mean() for n in names", "m04_ex6_skew"),
 }
 # A correct answer whose code warns: the warning must not cost points.
 NOISY = {
@@ -50,6 +51,10 @@ NOISY = {
     "m03": (
         "    ### BEGIN SOLUTION\n    current =",
         "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', DeprecationWarning)\n    current =",
+    ),
+    "m04": (
+        '    """Max abs difference',
+        '    import warnings\n\n    warnings.warn("old API", UserWarning)\n    """Max abs difference',
     ),
 }
 
