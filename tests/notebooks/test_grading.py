@@ -33,6 +33,7 @@ PARTIAL = {
     ),
     "m03": ("## Limitations\nNot trained", "## Caveats\nNot trained", "m03_ex6_model_card"),
     "m04": ("abs().max() for n in names", "abs().mean() for n in names", "m04_ex6_skew"),
+    "m05": ("  promote:\n    needs: gate\n", "  promote:\n    needs: train\n", "m05_ex4_workflow"),
 }
 # A correct answer whose code warns: the warning must not cost points.
 NOISY = {
@@ -55,6 +56,10 @@ NOISY = {
     "m04": (
         '    """Max abs difference',
         '    import warnings\n\n    warnings.warn("old API", UserWarning)\n    """Max abs difference',
+    ),
+    "m05": (
+        "    ### BEGIN SOLUTION\n    aucs = {}",
+        "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', FutureWarning)\n    aucs = {}",
     ),
 }
 
