@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from .._errors import CheckError, NotAttempted
@@ -124,3 +127,19 @@ def alias_version(name: str, alias: str, needed_by: str = "") -> Any:
 def versions(name: str) -> list[Any]:
     found = client().search_model_versions(f"name = '{name}'")
     return sorted(found, key=lambda mv: int(mv.version))
+
+
+@contextlib.contextmanager
+def scratch_model(sources: list[str], aliases: dict[str, int]) -> Iterator[str]:
+    """A throw-away registered model to call a learner's function on; always deleted after, so
+    the learner's registry shows only their own models."""
+    name = f"course-check-{uuid.uuid4().hex[:8]}"
+    client().create_registered_model(name)
+    try:
+        for source in sources:
+            client().create_model_version(name, source=source)
+        for alias, version in aliases.items():
+            client().set_registered_model_alias(name, alias, str(version))
+        yield name
+    finally:
+        client().delete_registered_model(name)

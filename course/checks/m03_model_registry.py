@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import re
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 from .. import data
@@ -30,22 +27,6 @@ def _kind(mv: Any) -> str:
     run = _mlflow.get_run(mv.run_id, f"version {mv.version}'s run")
     _mlflow.in_module_experiment(run, "m03")
     return run.data.params.get("model", "?")
-
-
-@contextlib.contextmanager
-def _scratch_model(sources: list[str], aliases: dict[str, int]) -> Iterator[str]:
-    """A throw-away registered model to test a learner's function on; always deleted after."""
-    client = _mlflow.client()
-    name = f"course-check-{uuid.uuid4().hex[:8]}"
-    client.create_registered_model(name)
-    try:
-        for source in sources:
-            client.create_model_version(name, source=source)
-        for alias, version in aliases.items():
-            client.set_registered_model_alias(name, alias, str(version))
-        yield name
-    finally:
-        client.delete_registered_model(name)
 
 
 @exercise(
@@ -208,7 +189,7 @@ def compare(compare: Any, model_name: Any) -> str:
             )
     # A second registered model whose aliases point elsewhere: only loading by alias passes.
     sources = [champion.source, challenger.source, champion.source]
-    with _scratch_model(sources, {"champion": 2, "challenger": 3}) as scratch:
+    with _mlflow.scratch_model(sources, {"champion": 2, "challenger": 3}) as scratch:
         got = _called(fn, "compare", scratch, valid.copy())
     swapped = {"champion": models["challenger"], "challenger": models["champion"]}
     for alias, model in swapped.items():
@@ -236,7 +217,7 @@ def rollback(rollback: Any, model_name: Any) -> str:
     name = _mlflow.model_name(model_name, FIRST)
     source = _mlflow.versions(name)[0].source
     client = _mlflow.client()
-    with _scratch_model([source] * 3, {"champion": 3, "challenger": 2}) as scratch:
+    with _mlflow.scratch_model([source] * 3, {"champion": 3, "challenger": 2}) as scratch:
         fn(scratch, "1", _ROLLBACK_REASON)
         left = {mv.version: mv for mv in _mlflow.versions(scratch)}
         expect(len(left) == 3, "rollback deleted a version: keep it for the post-mortem")

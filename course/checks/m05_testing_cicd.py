@@ -3,9 +3,6 @@ inputs, parse the workflow file and read the registry."""
 
 from __future__ import annotations
 
-import contextlib
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -193,21 +190,6 @@ def model_tests(test_file: Any, model: Any) -> str:
 # --- exercises 3 and 5: the gate and gated promotion -----------------------------------------
 
 
-@contextlib.contextmanager
-def _scratch(sources: list[str], champion: int) -> Iterator[str]:
-    """A throw-away registered model to call the learner's function on; always deleted."""
-    client = _mlflow.client()
-    name = f"course-check-{uuid.uuid4().hex[:8]}"
-    client.create_registered_model(name)
-    try:
-        for source in sources:
-            client.create_model_version(name, source=source)
-        client.set_registered_model_alias(name, "champion", str(champion))
-        yield name
-    finally:
-        client.delete_registered_model(name)
-
-
 def _kind(mv: Any) -> str:
     run = _mlflow.get_run(mv.run_id, f"version {mv.version}'s run") if mv.run_id else None
     return run.data.params.get("model", "?") if run else "?"
@@ -255,7 +237,7 @@ def gate(gate: Any, model_name: Any, candidate_version: Any) -> str:
     weak, strong = _weak_and_strong(name, candidate_version)
     _, valid = data.split()
     mobile = valid[valid.device == "mobile"]
-    with _scratch([weak, strong, weak], champion=1) as scratch:
+    with _mlflow.scratch_model([weak, strong, weak], {"champion": 1}) as scratch:
         for label, holdout in (("the validation weeks", valid), ("the mobile rows", mobile)):
             got = _verdict(fn(scratch, "2", holdout.copy(), 0.0))
             for role, source in (("candidate", strong), ("champion", weak)):
@@ -303,7 +285,7 @@ def promote(promote: Any, model_name: Any, candidate_version: Any) -> str:
     name = _mlflow.model_name(model_name, "the cell that trains the candidate")
     weak, strong = _weak_and_strong(name, candidate_version)
     client = _mlflow.client()
-    with _scratch([weak, strong], champion=1) as scratch:
+    with _mlflow.scratch_model([weak, strong], {"champion": 1}) as scratch:
         fn(scratch, "2", {"candidate": 0.70, "champion": 0.72, "passed": False})
         aliases = client.get_registered_model(scratch).aliases
         expect(str(aliases.get("champion")) == "1", "a failed gate moved @champion")
