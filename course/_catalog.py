@@ -28,7 +28,7 @@ MODULES: tuple[Module, ...] = (
     Module("m05", "05_testing_cicd", "Testing and CI/CD for ML", "Intermediate", 60, "pytest, GitHub Actions", True),
     Module("m06", "06_deployment_serving", "Deployment and serving", "Intermediate", 60, "MLflow serving", False),
     Module("m07", "07_monitoring_drift", "Monitoring and drift detection", "Intermediate", 60, "Evidently", False),
-    Module("m08", "08_ab_testing", "A/B testing", "Intermediate", 60, "SciPy, statsmodels", False),
+    Module("m08", "08_ab_testing", "A/B testing", "Intermediate", 60, "SciPy, statsmodels", True),
     Module("m09", "09_continuous_training", "Continuous training: closing the loop", "Advanced", 75, "all", False),
     Module("m10", "10_responsible_ml", "Responsible ML and what comes next", "Advanced", 45, "scikit-learn, MLflow", False),
 )  # fmt: skip

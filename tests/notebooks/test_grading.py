@@ -34,6 +34,11 @@ PARTIAL = {
     "m03": ("## Limitations\nNot trained", "## Caveats\nNot trained", "m03_ex6_model_card"),
     "m04": ("abs().max() for n in names", "abs().mean() for n in names", "m04_ex6_skew"),
     "m05": ("  promote:\n    needs: gate\n", "  promote:\n    needs: train\n", "m05_ex4_workflow"),
+    "m08": (
+        "expected = [len(frame) * (1 - share), len(frame) * share]",
+        "expected = [len(frame) / 2, len(frame) / 2]",
+        "m08_ex2_srm",
+    ),
 }
 # A correct answer whose code warns: the warning must not cost points.
 NOISY = {
@@ -60,6 +65,10 @@ NOISY = {
     "m05": (
         "    ### BEGIN SOLUTION\n    aucs = {}",
         "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', FutureWarning)\n    aucs = {}",
+    ),
+    "m08": (
+        "    ### BEGIN SOLUTION\n    effect =",
+        "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', UserWarning)\n    effect =",
     ),
 }
 
