@@ -4,7 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install lab test test-fast release check-release lint bench clean
+.PHONY: install system-deps lab test test-fast release check-release lint bench clean
+
+# Debian packages some tests need (the grading sandbox, the classroom database, the browser
+# test). Installed when missing and we are root with apt; otherwise those tests say why they skip.
+DEB_PACKAGES := bubblewrap
 
 install: $(STAMP)
 
@@ -17,10 +21,18 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $(STAMP)
 
+system-deps:
+	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	else echo "warning: missing Debian packages:$$missing; the tests that need them will skip"; fi
+
 lab: install
 	$(BIN)/course lab
 
-test: install
+test: install system-deps
 	$(BIN)/python -m pytest
 
 test-fast: install
