@@ -25,6 +25,9 @@ __all__ = [
     "data",
     "quiz",
     "stack",
+    "serve",
+    "runs",
+    "turn_in",
     "Stack",
     "CheckError",
     "CourseError",
@@ -66,6 +69,27 @@ def quiet() -> Any:
     from ._quiet import quiet as _quiet
 
     return _quiet()
+
+
+def serve(model_uri: str, port: int | None = None) -> Any:
+    """Serve a registered model over REST on 127.0.0.1; returns a Server to call and stop."""
+    from .serving import serve as _serve
+
+    return _serve(model_uri, port=port)
+
+
+def runs(module_id: str | None = None) -> Any:
+    """A module's MLflow runs as a table: the UI's view, where no UI can be opened (Colab)."""
+    from ._runs import runs as _runs
+
+    return _runs(module_id)
+
+
+def turn_in(module_id: str, student_id: str | None = None, notebook: Any = None) -> Any:
+    """Package this notebook (outputs removed) as <student>_<module>.ipynb for upload."""
+    from ._turn_in import turn_in as _turn_in
+
+    return _turn_in(module_id, student_id, notebook)
 
 
 def __getattr__(name: str) -> Any:  # lazy submodules keep `import course` fast

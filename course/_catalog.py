@@ -26,11 +26,11 @@ MODULES: tuple[Module, ...] = (
     Module("m03", "03_model_registry", "Model registry and governance", "Intermediate", 45, "MLflow", True),
     Module("m04", "04_feature_store", "Feature store with Feast", "Intermediate", 60, "Feast", True),
     Module("m05", "05_testing_cicd", "Testing and CI/CD for ML", "Intermediate", 60, "pytest, GitHub Actions", True),
-    Module("m06", "06_deployment_serving", "Deployment and serving", "Intermediate", 60, "MLflow serving", False),
-    Module("m07", "07_monitoring_drift", "Monitoring and drift detection", "Intermediate", 60, "Evidently", False),
+    Module("m06", "06_deployment_serving", "Deployment and serving", "Intermediate", 60, "MLflow serving", True),
+    Module("m07", "07_monitoring_drift", "Monitoring and drift detection", "Intermediate", 60, "Evidently", True),
     Module("m08", "08_ab_testing", "A/B testing", "Intermediate", 60, "SciPy, statsmodels", True),
     Module("m09", "09_continuous_training", "Continuous training: closing the loop", "Advanced", 75, "all", False),
-    Module("m10", "10_responsible_ml", "Responsible ML and what comes next", "Advanced", 45, "scikit-learn, MLflow", False),
+    Module("m10", "10_responsible_ml", "Responsible ML and what comes next", "Advanced", 45, "scikit-learn, MLflow", True),
 )  # fmt: skip
 N_MODULES = len(MODULES)
 

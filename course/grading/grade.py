@@ -19,6 +19,7 @@ from pathlib import Path
 from .. import _catalog
 from .._errors import CourseError
 from .._quiet import OFFLINE_ENV
+from ..serving import stop_all
 from . import _nbgrader
 from .submissions import Submission, discover
 
@@ -129,8 +130,11 @@ def _grade_one(api, course_dir: Path, out: Path, slug: str, sub: Submission) -> 
     home.mkdir(parents=True)
     log = out / "logs" / f"{sub.student_id}.log"
     log.unlink(missing_ok=True)
-    with _student_env(home), _stderr_to(log):
-        result = api.autograde(slug, sub.student_id, force=True, create=True)
+    try:
+        with _student_env(home), _stderr_to(log):
+            result = api.autograde(slug, sub.student_id, force=True, create=True)
+    finally:
+        stop_all(home)  # servers the notebook left running, even if its kernel was killed
     if not result.get("success"):
         with log.open("a") as f:
             f.write(result.get("log") or "")

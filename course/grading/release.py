@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import _catalog
 from .._errors import CourseError
-from . import _nbgrader
+from . import _nbgrader, colab
 
 
 def source_notebooks(root: Path) -> list[Path]:
@@ -41,6 +41,7 @@ def release(modules: list[str] | None = None, check: bool = False) -> list[str]:
         wanted = {_catalog.get(m).slug for m in modules}
         sources = [s for s in sources if s.stem in wanted]
     changed = []
+    stamp = colab.settings(root)
     with tempfile.TemporaryDirectory(prefix="course-release-") as tmp:
         course_dir = Path(tmp)
         for src in sources:
@@ -51,6 +52,7 @@ def release(modules: list[str] | None = None, check: bool = False) -> list[str]:
         for src in sources:
             _nbgrader.generate(api, src.stem)
             built = json.loads((course_dir / "release" / src.stem / src.name).read_text())
+            built = colab.stamp(built, src.stem, _catalog.get(src.stem).id, stamp)
             target = root / "modules" / src.stem / src.name
             text = json.dumps(_clean(built), indent=1, sort_keys=True, ensure_ascii=False) + "\n"
             current = target.read_text(encoding="utf-8") if target.exists() else None

@@ -34,10 +34,21 @@ PARTIAL = {
     "m03": ("## Limitations\nNot trained", "## Caveats\nNot trained", "m03_ex6_model_card"),
     "m04": ("abs().max() for n in names", "abs().mean() for n in names", "m04_ex6_skew"),
     "m05": ("  promote:\n    needs: gate\n", "  promote:\n    needs: train\n", "m05_ex4_workflow"),
+    "m06": ('str.removeprefix("EUR ")', 'str.removeprefix("USD ")', "m06_ex1_pyfunc"),
+    "m07": (
+        '"predicted_rate": float(scores.mean()),',
+        '"predicted_rate": float(scores.max()),',
+        "m07_ex4_performance",
+    ),
     "m08": (
         "expected = [len(frame) * (1 - share), len(frame) * share]",
         "expected = [len(frame) / 2, len(frame) / 2]",
         "m08_ex2_srm",
+    ),
+    "m10": (
+        'return list(behind.sort_values("roc_auc").index)',
+        "return list(behind.index)",
+        "m10_ex3_flags",
     ),
 }
 # A correct answer whose code warns: the warning must not cost points.
@@ -66,11 +77,35 @@ NOISY = {
         "    ### BEGIN SOLUTION\n    aucs = {}",
         "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', FutureWarning)\n    aucs = {}",
     ),
+    "m06": (
+        "    ### BEGIN SOLUTION\n    rows = pd.read_parquet",
+        "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', UserWarning)\n    rows = pd.read_parquet",
+    ),
+    "m07": (
+        "    ### BEGIN SOLUTION\n    scores = model",
+        "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', DeprecationWarning)\n    scores = model",
+    ),
     "m08": (
         "    ### BEGIN SOLUTION\n    effect =",
         "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', UserWarning)\n    effect =",
     ),
+    "m10": (
+        "    ### BEGIN SOLUTION\n    behind =",
+        "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', UserWarning)\n    behind =",
+    ),
 }
+
+
+def _servers_left() -> list[str]:
+    """Model servers (course.serve) still running anywhere on this machine."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if b"course._serving_app" in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+        except OSError:
+            continue
+    return found
 
 
 def _variant(source: Path, old: str, new: str, dest: Path) -> None:
@@ -110,6 +145,7 @@ def _grade(module: str, slug: str, tmp: Path) -> dict:
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not _servers_left(), "a model server outlived its submission's grading"
     with (out / "grades.csv").open() as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     return {"out": out, "subs": subs, "rows": rows, "netlog": netlog, "stdout": proc.stdout,

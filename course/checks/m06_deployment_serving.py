@@ -1,0 +1,382 @@
+"""Checks for m06 Deployment and serving: they load the registry's models themselves and call
+the learner's running server."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+from .. import data
+from .._errors import CheckError, NotAttempted
+from . import _mlflow
+from ._expect import a_function, attempted, expect
+from ._registry import Question, exercise, question
+
+FIRST = "the first cells register it"
+
+
+def _pyfunc(uri: str) -> Any:
+    import mlflow
+
+    return mlflow.pyfunc.load_model(uri)
+
+
+def _scores(predictions: Any, n: int, who: str) -> Any:
+    """Predictions as a float array of length n, or a one-line reason why not."""
+    import numpy as np
+
+    if hasattr(predictions, "to_numpy"):
+        predictions = predictions.to_numpy()
+    try:
+        values = np.asarray(predictions, dtype=float).reshape(-1)
+    except (TypeError, ValueError):
+        raise CheckError(f"{who} should give numbers, not {str(predictions)[:80]!r}") from None
+    expect(len(values) == n, f"{who} gave {len(values)} predictions for {n} rows")
+    return values
+
+
+def _reference(frame: Any) -> Any:
+    """The scaffold's model, refitted here: logistic regression on the numeric features."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    train, _ = data.split()
+    cols = list(data.NUMERIC_FEATURES)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    model.fit(train[cols], train[data.TARGET])
+    return model.predict_proba(frame[cols])[:, 1]
+
+
+@exercise(
+    "m06.ex1",
+    "A pyfunc with its preprocessing",
+    hints=(
+        "Work on a copy of `model_input[FEATURES]`; the sklearn model inside is `self.model`.",
+        "`X['aov_30d'].astype(str).str.removeprefix('EUR ')`, then "
+        "`X.apply(pd.to_numeric, errors='coerce')`, `.clip(lower=0)`, `.fillna(self.medians)`.",
+        "`mlflow.pyfunc.log_model(name='model', python_model=ConversionModel(sk_model, MEDIANS), "
+        "pip_requirements=stack.pip_requirements)`; register its model_uri and move champion.",
+    ),
+)
+def pyfunc(model_name: Any, version: Any) -> str:
+    attempted(version, "pyfunc_version")
+    name = _mlflow.model_name(model_name, FIRST)
+    mv = _mlflow.model_version(name, version, "pyfunc_version")
+    from mlflow.models import get_model_info
+
+    flavor = get_model_info(mv.source).flavors.get("python_function", {})
+    expect(
+        flavor.get("loader_module") == "mlflow.pyfunc.model",
+        f"version {mv.version} is a plain {flavor.get('loader_module', '?')} model: log "
+        "ConversionModel with mlflow.pyfunc.log_model",
+    )
+    champion = _mlflow.alias_version(name, "champion")
+    expect(
+        str(champion.version) == str(mv.version),
+        f"@champion is v{champion.version}, not your pyfunc v{mv.version}: move the alias",
+    )
+    import numpy as np
+
+    model = _pyfunc(mv.source)
+    _, valid = data.split()
+    clean = _scores(model.predict(valid.copy()), len(valid), "the pyfunc")
+    expect(
+        not set(np.unique(clean)) <= {0.0, 1.0},
+        "the pyfunc returns labels (0/1): return predict_proba(...)[:, 1]",
+    )
+    expect(
+        np.allclose(clean, _reference(valid), atol=1e-6),
+        "on clean rows the pyfunc's scores differ from the logistic regression inside it",
+    )
+    incident = data.quality_incident(valid)
+    try:
+        raw = model.predict(incident.copy())
+    except Exception as exc:  # the point of the exercise: raw production rows must not break it
+        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise CheckError(f"the pyfunc fails on the incident rows: {first}") from None
+    dirty = _scores(raw, len(incident), "the pyfunc on the incident rows")
+    expect(
+        np.isfinite(dirty).all() and ((dirty >= 0) & (dirty <= 1)).all(),
+        "some incident rows get no probability: fill what is missing with self.medians",
+    )
+    col, bad = data.INCIDENT["unknown_category"]
+    untouched = (
+        incident[data.INCIDENT["null_column"]].notna()
+        & (incident[data.INCIDENT["negative_column"]] >= 0)
+    ).to_numpy()
+    expect(
+        np.allclose(dirty[untouched], clean[untouched], atol=1e-3),
+        "rows whose only fault is the 'EUR' text score differently from their clean twins: "
+        "parse the number, do not replace it",
+    )
+    return f"v{mv.version} scores clean rows as before and every incident row"
+
+
+def _url(url: Any) -> str:
+    attempted(url, "url")
+    expect(
+        isinstance(url, str) and url.startswith("http://127.0.0.1:"),
+        f"`url` should be the server's URL (server.url), not {url!r}",
+    )
+    return url.rstrip("/")
+
+
+def _get(url: str, path: str) -> str:
+    try:
+        with urllib.request.urlopen(url + path, timeout=10) as r:
+            return r.read().decode()
+    except (OSError, urllib.error.URLError):
+        raise CheckError(
+            f"no model server answers at {url}: run the cell that starts it "
+            "(server = course.serve(...))"
+        ) from None
+
+
+def _served_version(url: str) -> str:
+    return str(json.loads(_get(url, "/version"))["version"])
+
+
+def _served_model(url: str) -> Any:
+    info = json.loads(_get(url, "/version"))
+    return _pyfunc(f"models:/{info['name']}/{info['version']}")
+
+
+def _requests(url: str) -> int:
+    found = re.search(r"^serving_requests_total (\d+)", _get(url, "/metrics"), re.M)
+    return int(found.group(1)) if found else 0
+
+
+def _server_quantile(url: str, q: str) -> float:
+    found = re.search(rf'quantile="{q}"\}} ([0-9.e-]+)', _get(url, "/metrics"))
+    return float(found.group(1)) * 1000 if found else 0.0
+
+
+@exercise(
+    "m06.ex2",
+    "Call the model over REST",
+    hints=(
+        "The body is JSON: {'dataframe_split': {'columns': [...], 'data': [[...]]}}.",
+        "`frame[FEATURES].to_json(orient='split', index=False)` is the inner object; wrap it in "
+        "'{\"dataframe_split\": ' ... '}' and POST it to f'{url}/invocations'.",
+        "`requests.post(..., data=body, headers={'Content-Type': 'application/json'})`, then "
+        "`.json()['predictions']`.",
+    ),
+)
+def rest(predict_rest: Any, url: Any) -> str:
+    fn = a_function(predict_rest, "predict_rest")
+    url = _url(url)
+    model = _served_model(url)
+    _, valid = data.split()
+    incident = data.quality_incident(valid)
+    import numpy as np
+
+    for label, rows in (
+        ("clean rows", valid.sample(40, random_state=11)),
+        ("incident rows", incident.sample(30, random_state=12)),
+    ):
+        got = fn(url, rows.copy())
+        expect(
+            isinstance(got, list | tuple | np.ndarray),
+            f"predict_rest should return the list of predictions, not a {type(got).__name__}",
+        )
+        values = _scores(got, len(rows), "predict_rest")
+        expect(
+            np.allclose(values, _scores(model.predict(rows.copy()), len(rows), "the model")),
+            f"on {label} predict_rest's answers are not the served version's predictions",
+        )
+    return f"predict_rest gets the served version's predictions (v{_served_version(url)})"
+
+
+@exercise(
+    "m06.ex3",
+    "Measure p50 and p95",
+    hints=(
+        "One request per row: `frame.iloc[[i % len(frame)]]` keeps a one-row DataFrame.",
+        "Wrap each `predict_rest(url, row)` in `time.perf_counter()` calls and collect ms.",
+        "`np.percentile(times, 50)` and `np.percentile(times, 95)` in a dict with the keys "
+        "p50_ms and p95_ms.",
+    ),
+)
+def latency(latency: Any, url: Any) -> str:
+    fn = a_function(latency, "latency")
+    url = _url(url)
+    _, valid = data.split()
+    n = 40
+    before = _requests(url)
+    got = fn(url, valid.head(25).copy(), n)
+    sent = _requests(url) - before
+    ok = isinstance(got, dict) and {"p50_ms", "p95_ms"} <= set(got)
+    expect(ok, f"latency should return {{'p50_ms': ..., 'p95_ms': ...}}, not {got!r:.80}")
+    try:
+        p50, p95 = float(got["p50_ms"]), float(got["p95_ms"])
+    except (TypeError, ValueError):
+        raise CheckError("p50_ms and p95_ms should be numbers (milliseconds)") from None
+    expect(sent >= n, f"latency(url, frame, {n}) sent {sent} requests to the server, not {n}")
+    expect(sent <= n + 5, f"latency(url, frame, {n}) sent {sent} requests: one per row asked")
+    expect(0 < p50 <= p95, f"p50 = {p50:.3g} ms and p95 = {p95:.3g} ms are not ordered")
+    server_p50 = _server_quantile(url, "0.5")
+    expect(
+        p50 >= 0.5 * server_p50,
+        f"p50 = {p50:.3g} ms is faster than the server itself ({server_p50:.3g} ms): "
+        "measure milliseconds around each request",
+    )
+    expect(p95 < 60_000, f"p95 = {p95:.3g} ms: are these milliseconds?")
+    return f"{sent} requests, p50 {p50:.1f} ms, p95 {p95:.1f} ms"
+
+
+@exercise(
+    "m06.ex4",
+    "Score a file in batch",
+    hints=(
+        "Batch scoring loads the model in-process: `mlflow.pyfunc.load_model(model_uri)`.",
+        "Read the file with `pd.read_parquet(in_path)` and score all of it with one `predict`.",
+        "`pd.DataFrame({'customer_id': rows['customer_id'], 'score': scores})"
+        ".to_parquet(out_path, index=False)`, then return len(rows).",
+    ),
+)
+def batch(score_file: Any, model_name: Any) -> str:
+    fn = a_function(score_file, "score_file")
+    name = _mlflow.model_name(model_name, FIRST)
+    uri = f"models:/{name}@champion"
+    import numpy as np
+    import pandas as pd
+
+    _, valid = data.split()
+    # A file as production writes it: the incident's text amounts, gaps and bad counts included.
+    rows = data.quality_incident(valid).sample(400, random_state=5).reset_index(drop=True)
+    with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
+        src, out = Path(tmp) / "customers.parquet", Path(tmp) / "scores.parquet"
+        rows.to_parquet(src)
+        count = fn(uri, str(src), str(out))
+        expect(out.exists(), "score_file wrote nothing at out_path")
+        try:
+            written = pd.read_parquet(out)
+        except Exception:
+            raise CheckError("out_path is not a parquet file: use .to_parquet(out_path)") from None
+    expect(
+        {"customer_id", "score"} <= set(written.columns),
+        f"the output has columns {list(written.columns)}, not customer_id and score",
+    )
+    expect(len(written) == len(rows), f"the output has {len(written)} rows for {len(rows)} in")
+    expect(
+        (written["customer_id"].to_numpy() == rows["customer_id"].to_numpy()).all(),
+        "the output's customer_id order differs from the input's",
+    )
+    want = _scores(_pyfunc(uri).predict(rows.copy()), len(rows), "the champion")
+    expect(
+        np.allclose(written["score"].to_numpy(dtype=float), want),
+        "the scores are not the champion's predictions for those rows",
+    )
+    expect(count == len(rows), f"score_file returned {count!r}, not the number of rows")
+    return f"{len(rows)} rows scored by @champion, order kept"
+
+
+@exercise(
+    "m06.ex5",
+    "Generate the champion's Dockerfile",
+    hints=(
+        "The command is `mlflow models generate-dockerfile -m <model uri> -d <folder>`.",
+        "Run it with subprocess.run([...], capture_output=True, env={**os.environ, "
+        "'MLFLOW_TRACKING_URI': mlflow.get_tracking_uri()}).",
+        "Use `-m f'models:/{MODEL}@champion'`, `-d str(stack.path('docker'))` and "
+        "`--env-manager local`; keep the folder in docker_dir.",
+    ),
+)
+def dockerfile(docker_dir: Any, model_name: Any) -> str:
+    attempted(docker_dir, "docker_dir")
+    expect(isinstance(docker_dir, str | Path), f"`docker_dir` should be a path, not {docker_dir!r}")
+    folder = Path(docker_dir)
+    dockerfile = folder / "Dockerfile"
+    expect(dockerfile.is_file(), f"no Dockerfile in {folder}: did the command run?")
+    text = dockerfile.read_text(encoding="utf-8", errors="replace")
+    expect(re.search(r"^FROM python", text, re.M), "the Dockerfile does not start FROM python")
+    expect("COPY model_dir" in text, "the Dockerfile does not copy the model in")
+    mlmodel = folder / "model_dir" / "MLmodel"
+    expect(mlmodel.is_file(), "model_dir/MLmodel is missing: the model was not packaged")
+    name = _mlflow.model_name(model_name, FIRST)
+    champion = _mlflow.alias_version(name, "champion")
+    found = re.search(r"^model_id: (\S+)", mlmodel.read_text(), re.M)
+    packaged = found.group(1) if found else "?"
+    expect(
+        champion.source.endswith(packaged),
+        f"the Dockerfile packages model {packaged}, not @champion (v{champion.version})",
+    )
+    return f"Dockerfile for v{champion.version} in {folder.name}/"
+
+
+@exercise(
+    "m06.ex6",
+    "Roll back the live server",
+    hints=(
+        "Two steps: the registry first, then the server.",
+        "`client.set_registered_model_alias(MODEL, 'champion', pyfunc_version.version)`.",
+        "`server.reload()` makes the server re-read the alias and returns the version it loaded.",
+    ),
+)
+def rollback(url: Any, model_name: Any, version: Any, served_version: Any) -> str:
+    if served_version is None:
+        raise NotAttempted("`served_version` is still None: roll back and reload the server")
+    url = _url(url)
+    name = _mlflow.model_name(model_name, FIRST)
+    good = _mlflow.model_version(name, version, "pyfunc_version")
+    champion = _mlflow.alias_version(name, "champion")
+    expect(
+        str(champion.version) == str(good.version),
+        f"@champion is v{champion.version}, not your pyfunc v{good.version}: move it back",
+    )
+    serving = _served_version(url)
+    expect(
+        serving == str(good.version),
+        f"the server still answers with v{serving}: call server.reload() after moving the alias",
+    )
+    expect(
+        str(served_version) == serving,
+        f"served_version is {served_version!r} but the server serves v{serving}",
+    )
+    import numpy as np
+    import requests
+
+    _, valid = data.split()
+    rows = valid.sample(20, random_state=21)
+    cols = list(data.NUMERIC_FEATURES)
+    body = '{"dataframe_split": ' + rows[cols].to_json(orient="split", index=False) + "}"
+    reply = requests.post(
+        f"{url}/invocations", data=body, headers={"Content-Type": "application/json"}, timeout=30
+    )
+    want = _scores(_pyfunc(good.source).predict(rows.copy()), len(rows), "the pyfunc")
+    expect(
+        np.allclose(_scores(reply.json()["predictions"], len(rows), "the server"), want),
+        "the server's answers are not your pyfunc's predictions",
+    )
+    return f"the live server answers with v{serving} again"
+
+
+question(
+    Question(
+        "m06.q1",
+        "choice",
+        "1f152991368c54d6908f",
+        "Why preprocessing inside the pyfunc",
+        ("a", "b", "c"),
+    )
+)
+question(Question("m06.q2", "choice", "11773750ac6d78d0206f", "Why p95", ("a", "b", "c")))
+question(
+    Question("m06.q3", "choice", "48e75a85777c726fa2f3", "A server before reload", ("a", "b", "c"))
+)
+question(
+    Question(
+        "m06.q4",
+        "number",
+        "9ecc8b7dd5912934522a",
+        "Versions at the end",
+        tolerance=0.5,
+        hint="count: the plain model, your pyfunc, the bad retrain",
+    )
+)  # fmt: skip)

@@ -1,0 +1,592 @@
+"""Checks for m07 Monitoring and drift detection.
+
+The checks call the learner's functions on windows of their own choosing and recompute every
+number with SciPy and NumPy (not Evidently, not the notebook's code), so a hard-coded answer or a
+fixed window fails. They rely on ShopFlow's holiday ground truth in `course.data`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+from .. import data
+from .._errors import CheckError
+from ._expect import a_function, attempted, close, expect
+from ._registry import Question, exercise, question
+
+NUMERIC = list(data.NUMERIC_FEATURES)
+CATEGORICAL = list(data.CATEGORICAL_FEATURES)
+FEATURES = NUMERIC + CATEGORICAL
+THRESHOLD = 0.1  # the preset's distance threshold
+BORDER = 0.005  # a score this close to the threshold may fall either way: accept both
+CALM_REF = (14, 17)  # the notebook's reference: the last four training weeks
+GAUGES = (
+    "shopflow_monitored_week",
+    "shopflow_drift_share",
+    "shopflow_prediction_drift",
+    "shopflow_roc_auc",
+    "shopflow_retrain_required",
+)
+
+
+@lru_cache(maxsize=1)
+def _activity() -> Any:
+    return data.activity()
+
+
+def _weeks(first: int, last: int | None = None) -> Any:
+    """A fresh copy of the snapshots of weeks first..last: learners' code may modify it."""
+    frame = _activity()
+    last = first if last is None else last
+    return frame[(frame["week"] >= first) & (frame["week"] <= last)].reset_index(drop=True)
+
+
+def _label(ref: tuple[int, int], week: int) -> str:
+    kind = "a holiday week" if week in data.HOLIDAY_WEEKS else "a calm week"
+    return f"reference weeks {ref[0]}-{ref[1]} vs week {week} ({kind})"
+
+
+# --- drift recomputed with SciPy -------------------------------------------------------------
+
+
+def _normed_wasserstein(ref: Any, cur: Any) -> float:
+    import numpy as np
+    from scipy.stats import wasserstein_distance
+
+    ref, cur = np.asarray(ref, dtype=float), np.asarray(cur, dtype=float)
+    return float(wasserstein_distance(ref, cur) / max(float(np.std(ref)), 0.001))
+
+
+def _frequency_distance(ref: Any, cur: Any) -> float:
+    """Jensen-Shannon distance of the two frequency tables (categories of either window)."""
+    import numpy as np
+    from scipy.spatial.distance import jensenshannon
+
+    categories = sorted(set(ref.dropna()) | set(cur.dropna()))
+    p = np.array([(ref == c).sum() for c in categories], dtype=float) / len(ref)
+    q = np.array([(cur == c).sum() for c in categories], dtype=float) / len(cur)
+    return float(jensenshannon(p, q))
+
+
+def _preset_score(ref: Any, cur: Any, categorical: bool) -> float:
+    """The preset's default method on references over 1000 rows: Wasserstein for numeric
+    columns with more than 5 values, Jensen-Shannon for the rest."""
+    import pandas as pd
+
+    if not categorical and pd.concat([ref, cur]).nunique() > 5:
+        return _normed_wasserstein(ref, cur)
+    return _frequency_distance(ref, cur)
+
+
+def _drift_flags(ref: Any, cur: Any) -> tuple[set[str], set[str]]:
+    """(features surely drifted, features too close to the threshold to insist either way)."""
+    sure, border = set(), set()
+    for col in FEATURES:
+        score = _preset_score(ref[col], cur[col], col in CATEGORICAL)
+        if abs(score - THRESHOLD) < BORDER:
+            border.add(col)
+        elif score >= THRESHOLD:
+            sure.add(col)
+    return sure, border
+
+
+def _model(model: Any) -> Any:
+    attempted(model, "model")
+    expect(
+        hasattr(model, "predict_proba"),
+        f"`model` should be the fitted classifier from the setup cell, not a {type(model).__name__}",
+    )
+    return model
+
+
+def _probabilities(model: Any, frame: Any) -> Any:
+    columns = list(getattr(model, "feature_names_in_", NUMERIC))
+    return model.predict_proba(frame[columns])[:, 1]
+
+
+def _rank_auc(labels: Any, scores: Any) -> float:
+    """ROC AUC as the Mann-Whitney statistic: the chance a buyer outranks a non-buyer."""
+    import numpy as np
+    from scipy.stats import rankdata
+
+    y = np.asarray(labels) == 1
+    ranks = rankdata(scores)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+# --- what the learner's functions return -------------------------------------------------------
+
+
+def _names(value: Any, name: str) -> set[str]:
+    import pandas as pd
+
+    ok = isinstance(value, (list, tuple, set, pd.Index)) and all(isinstance(v, str) for v in value)
+    expect(ok, f"{name} should return a list of feature names, not {_show(value)}")
+    return set(value)
+
+
+def _number(value: Any, name: str) -> float:
+    import numbers
+
+    expect(
+        isinstance(value, numbers.Real) and not isinstance(value, bool),
+        f"{name} should return a number, not {_show(value)}",
+    )
+    return float(value)
+
+
+def _is_bool(value: Any) -> bool:
+    import numpy as np
+
+    return isinstance(value, (bool, np.bool_))
+
+
+def _show(value: Any) -> str:
+    text = repr(value).splitlines()[0] if repr(value) else ""
+    return f"a {type(value).__name__} ({text[:60]})"
+
+
+def _frame(value: Any, name: str, columns: Iterable[str]) -> Any:
+    import pandas as pd
+
+    expect(isinstance(value, pd.DataFrame), f"{name} should return a DataFrame, not {_show(value)}")
+    missing = [c for c in columns if c not in value.columns]
+    expect(not missing, f"{name}'s DataFrame has no column(s) {', '.join(missing)}")
+    return value
+
+
+# --- exercises ---------------------------------------------------------------------------------
+
+
+@exercise(
+    "m07.ex1",
+    "Which features drifted",
+    hints=(
+        "Run the preset once on the two windows, then walk through `snap.dict()['metrics']`: the "
+        "per-column entries are the ValueDrift ones.",
+        "`Report([DataDriftPreset()]).run(current_data=as_dataset(current), "
+        "reference_data=as_dataset(reference))`; each ValueDrift entry has `config['column']`, "
+        "`config['threshold']` and `value`.",
+        "Keep `config['column']` where `config['type'].endswith(':ValueDrift')` and "
+        "`value >= config['threshold']`; use the arguments, not the global `reference`.",
+    ),
+)
+def drifted(drifted_features: Any) -> str:
+    fn = a_function(drifted_features, "drifted_features")
+    cases = ((CALM_REF, 23), (CALM_REF, 19), ((10, 13), 20))
+    for ref_weeks, week in cases:
+        ref, cur = _weeks(*ref_weeks), _weeks(week)
+        got = _names(fn(ref.copy(), cur.copy()), "drifted_features")
+        where = _label(ref_weeks, week)
+        unknown = sorted(got - set(FEATURES))
+        expect(not unknown, f"on {where} drifted_features returns non-features: {unknown}")
+        if week in data.HOLIDAY_WEEKS:
+            missed = sorted(set(data.HOLIDAY_DRIFTED_FEATURES) - got)
+            expect(
+                not missed, f"on {where} drifted_features misses {missed}, shifted by the holiday"
+            )
+        sure, border = _drift_flags(ref, cur)
+        missed = sorted(sure - got)
+        expect(
+            not missed,
+            f"on {where} drifted_features misses {missed}, whose drift score reaches its threshold",
+        )
+        extra = sorted(got - sure - border)
+        expect(
+            not extra,
+            f"on {where} drifted_features flags {extra}, whose drift score is below its threshold: "
+            "a distance means drift when it reaches the threshold; use the windows you are given",
+        )
+    return "drifted_features agrees with the drift scores on a holiday week, a calm week and another reference"
+
+
+_EXPECTED_METHODS = {
+    "ks": "Kolmogorov-Smirnov p-value",
+    "wasserstein": "normed Wasserstein distance",
+}
+
+
+def _direction(method: str, score: float, threshold: float) -> bool:
+    return score <= threshold if method == "ks" else score >= threshold
+
+
+@exercise(
+    "m07.ex2",
+    "Drift scores by method",
+    hints=(
+        "`ValueDrift(column=c, method=method)` for each numeric column, all in one Report; its "
+        "value is the score, `config['threshold']` the threshold of that method.",
+        "The direction depends on the method: for methods in P_VALUE_METHODS drift means "
+        "score <= threshold, for distances (wasserstein, psi, jensenshannon) score >= threshold.",
+        "Collect `{column: {'score': ..., 'drifted': ...}}` and return "
+        "`pd.DataFrame.from_dict(rows, orient='index')`.",
+    ),
+)
+def scores(drift_scores: Any) -> str:
+    from scipy.stats import ks_2samp
+
+    fn = a_function(drift_scores, "drift_scores")
+    cases = ((CALM_REF, 20, "ks"), (CALM_REF, 20, "wasserstein"), ((10, 13), 24, "ks"))
+    cases += ((CALM_REF, 23, "psi"),)
+    for ref_weeks, week, method in cases:
+        ref, cur = _weeks(*ref_weeks), _weeks(week)
+        call = f"drift_scores(..., method={method!r}) on {_label(ref_weeks, week)}"
+        table = _frame(fn(ref.copy(), cur.copy(), method), "drift_scores", ("score", "drifted"))
+        missing = [c for c in NUMERIC if c not in table.index]
+        expect(not missing, f"{call} has no row for {missing}: index the DataFrame by feature name")
+        for col in NUMERIC:
+            score = _number(table.loc[col, "score"], f"{call}'s score of {col}")
+            flag = table.loc[col, "drifted"]
+            expect(_is_bool(flag), f"{call}: drifted should be True or False, not {_show(flag)}")
+            if method == "ks":
+                truth = float(ks_2samp(ref[col], cur[col]).pvalue)
+            elif method == "wasserstein":
+                truth = _normed_wasserstein(ref[col], cur[col])
+            else:
+                truth = None
+            if truth is not None:
+                expect(
+                    abs(score - truth) <= 1e-9 + 1e-6 * abs(truth),
+                    f"{call}: the score of {col} is {score:.4g}, not the "
+                    f"{_EXPECTED_METHODS[method]}; pass method=method to ValueDrift",
+                )
+            threshold = 0.05 if method == "ks" else THRESHOLD
+            kind = (
+                "a p-value: drift at or below"
+                if method == "ks"
+                else "a distance: drift at or above"
+            )
+            expect(
+                bool(flag) == _direction(method, score, threshold),
+                f"{call}: {col} has score {score:.3g} and drifted={bool(flag)}; with {method!r} the "
+                f"score is {kind} the threshold ({threshold})",
+            )
+    return "drift_scores reads p-values and distances each in their own direction"
+
+
+@exercise(
+    "m07.ex3",
+    "Prediction drift",
+    hints=(
+        "Prediction drift is data drift of one column: the model's output.",
+        "`model.predict_proba(frame[NUMERIC])[:, 1]` for each window, wrapped as "
+        "`pd.DataFrame({'prediction': scores})`.",
+        "`Report([ValueDrift(column='prediction', method='wasserstein')]).run(current_data=cur, "
+        "reference_data=ref)`, then `float(snap.dict()['metrics'][0]['value'])`.",
+    ),
+)
+def prediction(prediction_drift: Any, model: Any) -> str:
+    fn = a_function(prediction_drift, "prediction_drift")
+    clf = _model(model)
+    found = {}
+    for ref_weeks, week in ((CALM_REF, 24), (CALM_REF, 19), ((10, 13), 22)):
+        ref, cur = _weeks(*ref_weeks), _weeks(week)
+        got = _number(fn(ref.copy(), cur.copy()), "prediction_drift")
+        truth = _normed_wasserstein(_probabilities(clf, ref), _probabilities(clf, cur))
+        expect(
+            close(got, truth, 1e-6),
+            f"on {_label(ref_weeks, week)} prediction_drift is {got:.4f}, not the normed "
+            "Wasserstein distance between the model's predicted probabilities (predict_proba, "
+            "not predict) on the two windows",
+        )
+        found[week] = got
+    expect(
+        found[19] < THRESHOLD < found[24],
+        "prediction drift does not separate a calm week from a holiday week: is `model` the "
+        "calm-weeks model from the setup cell?",
+    )
+    return f"prediction drift {found[19]:.2f} in calm week 19, {found[24]:.2f} in holiday week 24"
+
+
+@exercise(
+    "m07.ex4",
+    "Performance on a labelled window",
+    hints=(
+        "Score the snapshots you are given with `model`, then compare with their labels.",
+        "The scores are `model.predict_proba(snapshots[NUMERIC])[:, 1]` (probabilities, not "
+        "`predict`'s 0/1); the labels are `snapshots[data.TARGET]`.",
+        "Return `{'roc_auc': roc_auc_score(labels, scores), 'predicted_rate': scores.mean(), "
+        "'actual_rate': labels.mean()}`.",
+    ),
+)
+def decay(performance: Any, model: Any) -> str:
+    fn = a_function(performance, "performance")
+    clf = _model(model)
+    found = {}
+    for weeks in ((17, 17), (22, 22), (18, 21)):
+        window = _weeks(*weeks)
+        label = f"week {weeks[0]}" if weeks[0] == weeks[1] else f"weeks {weeks[0]}-{weeks[1]}"
+        got = fn(window.copy())
+        keys = ("roc_auc", "predicted_rate", "actual_rate")
+        expect(
+            isinstance(got, dict) and all(k in got for k in keys),
+            f"performance should return a dict with {', '.join(keys)}, not {_show(got)}",
+        )
+        scores, labels = _probabilities(clf, window), window[data.TARGET].to_numpy()
+        truth = {
+            "roc_auc": (_rank_auc(labels, scores), "the ROC AUC of the predicted probabilities"),
+            "predicted_rate": (float(scores.mean()), "the mean predicted probability"),
+            "actual_rate": (float(labels.mean()), "the share of snapshots that converted"),
+        }
+        for key, (value, what) in truth.items():
+            number = _number(got[key], f"performance's {key}")
+            expect(
+                close(number, value, 1e-6),
+                f"on {label} performance's {key} is {number:.4f}, not {what} "
+                "(use predict_proba(...)[:, 1], not predict, and the snapshots given)",
+            )
+        found[label] = got["roc_auc"]
+    return (
+        f"ROC AUC {found['week 17']:.3f} in calm week 17, {found['week 22']:.3f} in holiday week 22"
+    )
+
+
+@exercise(
+    "m07.ex5",
+    "The weekly monitoring job",
+    hints=(
+        "Loop over `weeks`; build one dict per week and make a DataFrame of the list at the end.",
+        "drift_share is `len(drifted_features(reference, window(w))) / len(FEATURES)`; "
+        "prediction_drift is your function on the same two windows.",
+        "The labels of week w's snapshots are the purchases of week w + 1: at the end of week w "
+        "the latest complete labels are week w - 1's, so use `performance(window(w - 1))`.",
+    ),
+)
+def monitoring(monitor: Any, model: Any) -> str:
+    fn = a_function(monitor, "monitor")
+    clf = _model(model)
+    columns = ("week", "drift_share", "prediction_drift", "roc_auc")
+    checked = 0
+    for ref_weeks, weeks in ((CALM_REF, [21, 22]), ((10, 13), [24])):
+        ref = _weeks(*ref_weeks)
+        table = _frame(fn(ref.copy(), list(weeks)), "monitor", columns)
+        got_weeks = [int(w) for w in table["week"]]
+        expect(
+            got_weeks == weeks,
+            f"monitor(reference, {weeks}) returns weeks {got_weeks}: one row per week asked, in order",
+        )
+        ref_scores = _probabilities(clf, ref)
+        for (_, row), week in zip(table.iterrows(), weeks, strict=True):
+            cur, where = _weeks(week), _label(ref_weeks, week)
+            share = _number(row["drift_share"], "drift_share")
+            sure, border = _drift_flags(ref, cur)
+            low, high = len(sure) / len(FEATURES), (len(sure) + len(border)) / len(FEATURES)
+            expect(
+                low - 1e-9 <= share <= high + 1e-9,
+                f"on {where} drift_share is {share:.2f}, not the share of the {len(FEATURES)} "
+                "features whose drift score reaches its threshold",
+            )
+            drift = _number(row["prediction_drift"], "prediction_drift")
+            expect(
+                close(drift, _normed_wasserstein(ref_scores, _probabilities(clf, cur)), 1e-6),
+                f"on {where} prediction_drift is {drift:.4f}, not the normed Wasserstein distance "
+                "of the model's scores",
+            )
+            auc = _number(row["roc_auc"], "roc_auc")
+            labelled = _weeks(week - 1)
+            available = _rank_auc(labelled[data.TARGET], _probabilities(clf, labelled))
+            future = _rank_auc(cur[data.TARGET], _probabilities(clf, cur))
+            expect(
+                not close(auc, future, 1e-9) or close(future, available, 1e-9),
+                f"the row of week {week} has the AUC of week {week}'s own snapshots, whose labels "
+                f"(purchases in week {week + 1}) do not exist yet at the end of week {week}",
+            )
+            expect(
+                close(auc, available, 1e-6),
+                f"the row of week {week} has roc_auc {auc:.4f}, not the ROC AUC on the snapshots "
+                f"of week {week - 1}, the latest labelled ones",
+            )
+            checked += 1
+    return f"monitor matches drift, prediction drift and delayed-label AUC on {checked} weeks"
+
+
+def _row(**values: float) -> Any:
+    import pandas as pd
+
+    return pd.Series({"week": 30, **values}, dtype=float)
+
+
+def _monitoring_rows(clf: Any) -> list[Any]:
+    """The notebook's monitoring table, weeks 18-25, recomputed here."""
+    ref = _weeks(*CALM_REF)
+    ref_scores = _probabilities(clf, ref)
+    rows = []
+    for week in range(18, 26):
+        cur, labelled = _weeks(week), _weeks(week - 1)
+        sure, _ = _drift_flags(ref, cur)
+        row = _row(
+            drift_share=len(sure) / len(FEATURES),
+            prediction_drift=_normed_wasserstein(ref_scores, _probabilities(clf, cur)),
+            roc_auc=_rank_auc(labelled[data.TARGET], _probabilities(clf, labelled)),
+        )
+        row["week"] = week
+        rows.append(row)
+    return rows
+
+
+def _fires(fn: Any, row: Any) -> bool:
+    got = fn(row.copy())
+    expect(_is_bool(got), f"should_retrain should return True or False, not {_show(got)}")
+    return bool(got)
+
+
+@exercise(
+    "m07.ex6",
+    "A retraining trigger",
+    hints=(
+        "Two ways to fire: drift that reaches the model, or measured decay. Read the values "
+        "with `row['drift_share']` and so on.",
+        "Drift that reaches the model needs both `drift_share >= DRIFT_SHARE_ALERT` and "
+        "`prediction_drift >= PREDICTION_DRIFT_ALERT`; decay is `roc_auc < AUC_FLOOR`.",
+        "A NaN roc_auc compares False with `<`, so the decay half stays quiet until labels "
+        "arrive; return `bool(drift_part or decay_part)`.",
+    ),
+)
+def trigger(should_retrain: Any, model: Any) -> str:
+    fn = a_function(should_retrain, "should_retrain")
+    clf = _model(model)
+    for row in _monitoring_rows(clf):
+        week = int(row["week"])
+        values = (
+            f"drift_share {row['drift_share']:.1f}, prediction_drift {row['prediction_drift']:.2f}, "
+            f"roc_auc {row['roc_auc']:.3f}"
+        )
+        if week in data.HOLIDAY_WEEKS:
+            expect(
+                _fires(fn, row), f"should_retrain does not fire in holiday week {week} ({values})"
+            )
+        else:
+            expect(not _fires(fn, row), f"should_retrain fires in calm week {week} ({values})")
+    nan = math.nan
+    made_up = (
+        (
+            _row(drift_share=0.8, prediction_drift=0.02, roc_auc=nan),
+            False,
+            "features drifted but the predictions did not move and no labels are in",
+        ),
+        (
+            _row(drift_share=0.8, prediction_drift=0.4, roc_auc=nan),
+            True,
+            "drift reached the predictions before any label arrived (roc_auc NaN)",
+        ),
+        (
+            _row(drift_share=0.1, prediction_drift=0.02, roc_auc=0.6),
+            True,
+            "the AUC fell to 0.60 without feature drift",
+        ),
+        (
+            _row(drift_share=0.1, prediction_drift=0.3, roc_auc=0.8),
+            False,
+            "only the predictions moved; few features drifted and the AUC is fine",
+        ),
+    )
+    for row, wanted, story in made_up:
+        verb = "should fire" if wanted else "should not fire"
+        expect(_fires(fn, row) == wanted, f"should_retrain {verb} when {story}")
+    return "should_retrain fires in the 4 holiday weeks, stays quiet in the 4 calm ones"
+
+
+def _results(weeks: list[int], latest: dict[str, float]) -> Any:
+    import pandas as pd
+
+    calm = {"drift_share": 0.1, "prediction_drift": 0.02, "roc_auc": 0.8}
+    rows = [{"week": w, **(latest if w == max(weeks) else calm)} for w in weeks]
+    return pd.DataFrame.from_records(rows)
+
+
+def _parsed(text: Any) -> dict[str, Any]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    expect(
+        not isinstance(text, bytes),
+        "exposition returns bytes: return `generate_latest(registry).decode()`",
+    )
+    expect(isinstance(text, str), f"exposition should return the text (a str), not {_show(text)}")
+    try:
+        return {family.name: family for family in text_string_to_metric_families(text)}
+    except Exception as exc:
+        first = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        raise CheckError(f"exposition's text is not Prometheus text format ({first})") from None
+
+
+@exercise(
+    "m07.ex7",
+    "Expose the latest results",
+    hints=(
+        "Pick the latest row, make a new `CollectorRegistry()`, one `Gauge` per value, then "
+        "`generate_latest(registry)`.",
+        "`latest = results.loc[results['week'].idxmax()]`; "
+        "`Gauge('shopflow_drift_share', 'help text', registry=registry).set(value)`.",
+        "shopflow_retrain_required is `int(should_retrain(latest))`; return "
+        "`generate_latest(registry).decode()` (it returns bytes).",
+    ),
+)
+def prometheus(exposition: Any) -> str:
+    fn = a_function(exposition, "exposition")
+    cases = (
+        ([30, 31, 32], {"drift_share": 0.8, "prediction_drift": 0.45, "roc_auc": 0.66}, 1.0),
+        ([5, 7, 6], {"drift_share": 0.0, "prediction_drift": 0.03, "roc_auc": 0.81}, 0.0),
+    )
+    for call, (weeks, latest, retrain) in enumerate(cases):
+        frame = _results(weeks, latest)
+        try:
+            text = fn(frame.copy())
+        except ValueError as exc:
+            if "Duplicated" not in str(exc):
+                raise
+            raise CheckError(
+                "calling exposition again fails with 'Duplicated timeseries': make a new "
+                "CollectorRegistry() in each call and pass registry= to every Gauge"
+            ) from None
+        families = _parsed(text)
+        wanted = {f"shopflow_{key}": value for key, value in latest.items()}
+        wanted["shopflow_monitored_week"] = float(max(weeks))
+        for name in GAUGES:
+            expect(name in families, f"exposition has no metric {name}")
+            family = families[name]
+            expect(family.type == "gauge", f"{name} is a {family.type}, not a gauge")
+            samples = [s for s in family.samples if s.name == name]
+            expect(len(samples) == 1, f"{name} has {len(samples)} series; expose one value")
+            value = samples[0].value
+            if name == "shopflow_monitored_week":
+                expect(
+                    close(value, wanted[name], 1e-9),
+                    f"exposition reports week {value:g}, but the latest week in the table is "
+                    f"{wanted[name]:g}: use the row with the largest week, not the last row",
+                )
+            elif name == "shopflow_retrain_required":
+                expect(
+                    close(value, retrain, 1e-9),
+                    f"shopflow_retrain_required is {value:g} for a week with "
+                    f"drift_share {latest['drift_share']} and roc_auc {latest['roc_auc']}: "
+                    "set it to int(should_retrain(row)) of the latest row",
+                )
+            else:
+                expect(
+                    close(value, wanted[name], 1e-9),
+                    f"{name} is {value:g}, not the latest week's value (call {call + 1})",
+                )
+    return f"exposition gives {len(GAUGES)} gauges of the latest week, in Prometheus text format"
+
+
+question(
+    Question(
+        "m07.q1", "choice", "fd39622ec0448d561bd7", "What a drift score means", ("a", "b", "c")
+    )
+)
+question(
+    Question(
+        "m07.q2", "choice", "838ae8ef455b4a4d17ff", "p-values and large samples", ("a", "b", "c")
+    )
+)
+question(Question("m07.q3", "number", "f86d92dd339329c4fe58", "Drift share of week 23", tolerance=0.05,
+                  hint="read the drift_share of week 23 in your monitoring table"))  # fmt: skip
+question(Question("m07.q4", "number", "f9731293f0fb186b036f", "Whose labels in week 22's row", tolerance=0.4,
+                  hint="a snapshot's label is the purchases of the week after it"))  # fmt: skip
+question(
+    Question("m07.q5", "choice", "55c9d0b635caddb534c2", "Prometheus metric type", ("a", "b", "c"))
+)

@@ -1,0 +1,736 @@
+"""Checks for m10 Responsible ML and what comes next.
+
+They call the learner's functions on models and rows of their own choosing and recompute every
+number another way (scikit-learn's permutation_importance, a rank-based AUC in pandas, pickle
+sizes, their own timings), and they read the MLflow runs and registry the notebook wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import numbers
+import re
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from functools import lru_cache
+from typing import Any
+
+from .. import data
+from .._errors import CheckError
+from . import _mlflow
+from ._expect import a_function, attempted, close, expect
+from ._registry import Question, exercise, question
+
+COLUMNS = list(data.NUMERIC_FEATURES)
+SLICE_COLUMNS = ("n", "positive_rate", "roc_auc")
+NEW_DAYS = 60  # customers below this tenure are "new"
+CARD_SECTIONS = ("model details", "intended use", "metrics", "slices", "limitations", "owner")
+EDGE_KB, EDGE_MS, EDGE_AUC_LOSS = 250, 5.0, 0.01
+SEARCH_METRIC, BEST_METRIC = "cv_roc_auc", "best_cv_roc_auc"
+NEED_CHAMPION = " (the setup cells at the top register it: run them)"
+
+
+# --- shared ground truth -------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _valid() -> Any:
+    return data.split()[1]
+
+
+@lru_cache(maxsize=4)
+def _load(source: str) -> Any:
+    import mlflow
+
+    return mlflow.sklearn.load_model(source)
+
+
+def _champion(model_name: Any) -> Any:
+    name = _mlflow.model_name(model_name)
+    return _load(_mlflow.alias_version(name, "champion", NEED_CHAMPION).source)
+
+
+@lru_cache(maxsize=1)
+def _small_logreg() -> Any:
+    """A second model the learner's code has never seen: scaled logistic regression."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    fit_rows = data.split()[0].sample(6000, random_state=3)
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=500))
+    return model.fit(fit_rows[COLUMNS], fit_rows[data.TARGET])
+
+
+def _rank_auc(labels: Any, scores: Any) -> float:
+    """ROC AUC as the Mann-Whitney statistic with mid-ranks (ties count one half)."""
+    import numpy as np
+    import pandas as pd
+
+    y = np.asarray(labels).astype(int)
+    positives, negatives = int(y.sum()), int(len(y) - y.sum())
+    if positives == 0 or negatives == 0:
+        return math.nan
+    ranks = pd.Series(np.asarray(scores, dtype=float)).rank(method="average").to_numpy()
+    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise CheckError(f"{what} should be a number, not {value!r:.60}")
+    return float(value)
+
+
+# --- m10.ex1 permutation importance --------------------------------------------------------
+
+
+def _importance_series(result: Any) -> Any:
+    import pandas as pd
+
+    expect(
+        isinstance(result, pd.Series),
+        f"importance should return a pd.Series indexed by feature, not a {type(result).__name__}",
+    )
+    have = sorted(map(str, result.index))
+    expect(
+        have == sorted(COLUMNS),
+        f"the Series should be indexed by the {len(COLUMNS)} names in FEATURES, not {have}",
+    )
+    try:
+        values = result.astype(float)
+    except (TypeError, ValueError):
+        raise CheckError("the Series' values should be numbers (mean AUC drops)") from None
+    values.index = values.index.map(str)
+    expect(
+        bool((values.diff().dropna() <= 1e-12).all()),
+        "sort the Series from the largest drop to the smallest (sort_values(ascending=False))",
+    )
+    return values
+
+
+@exercise(
+    "m10.ex1",
+    "Permutation importance in ROC AUC",
+    hints=(
+        "Permutation importance shuffles one column at a time on held-out rows and measures how "
+        "much the score drops; scikit-learn does the loop for you.",
+        "`permutation_importance(model, frame[FEATURES], frame[TARGET], scoring='roc_auc', "
+        "n_repeats=..., random_state=...)` returns an object with `importances_mean`.",
+        "Wrap `result.importances_mean` in `pd.Series(..., index=FEATURES)` and sort it with "
+        "`sort_values(ascending=False)`; use the `frame` you are given, not `valid`.",
+    ),
+)
+def importance(importance: Any, model_name: Any) -> str:
+    fn = a_function(importance, "importance")
+    champion = _champion(model_name)
+    from sklearn.inspection import permutation_importance
+
+    valid = _valid()
+    blank = valid.sample(1500, random_state=21).reset_index(drop=True)
+    blank["days_since_last_purchase"] = float(blank["days_since_last_purchase"].median())
+    week = valid[valid["week"] == valid["week"].min()].sample(1500, random_state=22)
+    cases = (
+        ("the champion on rows where days_since_last_purchase is constant", champion, blank, 1),
+        ("a logistic regression on one validation week", _small_logreg(), week, 2),
+    )
+    for label, model, rows, seed in cases:
+        got = _importance_series(fn(model, rows.copy(), n_repeats=3, random_state=seed))
+        ref = permutation_importance(
+            model, rows[COLUMNS], rows[data.TARGET], scoring="roc_auc", n_repeats=3,
+            random_state=seed,
+        )  # fmt: skip
+        constant = [f for f in COLUMNS if rows[f].nunique() == 1]
+        for feature in constant:
+            expect(
+                close(got[feature], 0.0, 0.003),
+                f"for {label}, that column's importance is {got[feature]:.4f}: a constant "
+                "column cannot matter; measure on the rows passed as `frame`",
+            )
+        for i, feature in enumerate(COLUMNS):
+            spread = float(ref.importances_std[i])
+            tol = 0.003 + 2.5 * spread * math.sqrt(2 / 3)
+            if close(got[feature], ref.importances_mean[i], tol):
+                continue
+            raise CheckError(
+                f"for {label}, {feature}'s importance ({got[feature]:.4f}) is not the mean drop "
+                "in ROC AUC when it is shuffled: use scoring='roc_auc' and n_repeats, "
+                "random_state as given"
+            )
+    return "importance matches scikit-learn's ROC AUC drops on two models and two row sets"
+
+
+# --- m10.ex2 slice metrics -----------------------------------------------------------------
+
+
+def _slice_reference(model: Any, rows: Any, by: str) -> dict[str, dict[str, float]]:
+    probabilities = model.predict_proba(rows[COLUMNS])[:, 1]
+    out = {}
+    for value in rows[by].unique():
+        mask = (rows[by] == value).to_numpy()
+        labels = rows[data.TARGET].to_numpy()[mask]
+        out[str(value)] = {
+            "n": float(mask.sum()),
+            "positive_rate": float(labels.mean()),
+            "roc_auc": _rank_auc(labels, probabilities[mask]),
+        }
+    return out
+
+
+def _slice_table(result: Any, by: str) -> Any:
+    import pandas as pd
+
+    expect(
+        isinstance(result, pd.DataFrame),
+        f"slice_metrics should return a pd.DataFrame, not a {type(result).__name__}",
+    )
+    missing = [c for c in SLICE_COLUMNS if c not in result.columns]
+    expect(not missing, f"the table lacks column(s) {', '.join(missing)}")
+    if by in result.columns and not {str(i) for i in result.index} & set(map(str, result[by])):
+        result = result.set_index(by)
+    table = result.copy()
+    table.index = table.index.map(str)
+    return table
+
+
+@exercise(
+    "m10.ex2",
+    "Metrics by slice",
+    hints=(
+        "Score every row once, then group the rows by the column `by` and compute the three "
+        "numbers per group.",
+        "`for value, part in frame.groupby(by):` gives each slice; `len(part)`, "
+        "`part[TARGET].mean()` and `roc_auc_score(part[TARGET], scores_of_part)`.",
+        "Collect a dict per slice and build the table with `pd.DataFrame.from_dict(rows, "
+        "orient='index')`; use `np.nan` when `part[TARGET].nunique() < 2`.",
+    ),
+)
+def slices(slice_metrics: Any, model_name: Any) -> str:
+    fn = a_function(slice_metrics, "slice_metrics")
+    champion = _champion(model_name)
+    valid = _valid()
+    segmented = valid.assign(
+        customer_type=["new" if t < NEW_DAYS else "returning" for t in valid["tenure_days"]]
+    )
+    one_week = valid[valid["week"] == valid["week"].max() - 1].reset_index(drop=True)
+    lopsided = valid.sample(2500, random_state=5).reset_index(drop=True)
+    lopsided.loc[lopsided["country"] == "PL", data.TARGET] = 0
+    cases = (
+        ("the champion's customer_type slices", champion, segmented, "customer_type"),
+        ("the champion on one week, by device", champion, one_week, "device"),
+        ("a logistic regression by country (PL has no buyer)", _small_logreg(), lopsided, "country"),
+    )  # fmt: skip
+    for label, model, rows, by in cases:
+        try:
+            result = fn(model, rows.copy(), by)
+        except (ValueError, ZeroDivisionError) as exc:
+            first = str(exc).splitlines()[0][:120] if str(exc) else ""
+            raise CheckError(
+                f"slice_metrics failed on {label}: {type(exc).__name__}: {first}; a slice of "
+                "one class gets roc_auc np.nan"
+            ) from None
+        table = _slice_table(result, by)
+        ref = _slice_reference(model, rows, by)
+        expect(
+            set(table.index) == set(ref),
+            f"for {label} the index is {sorted(table.index)}, not the values of {by!r} in the "
+            "rows given",
+        )
+        for value, truth in ref.items():
+            n = _number(table.loc[value, "n"], f"n of slice {value!r}")
+            expect(
+                n == truth["n"],
+                f"for {label}, slice {value!r} has n={n:g}; count the rows of `frame` in it",
+            )
+            rate = _number(table.loc[value, "positive_rate"], f"positive_rate of {value!r}")
+            expect(
+                close(rate, truth["positive_rate"], 1e-9),
+                f"for {label}, positive_rate of {value!r} is not the mean of {data.TARGET}",
+            )
+            auc = float(table.loc[value, "roc_auc"])
+            if math.isnan(truth["roc_auc"]):
+                expect(
+                    math.isnan(auc),
+                    f"slice {value!r} has only one class: its roc_auc should be np.nan",
+                )
+                continue
+            expect(
+                close(auc, truth["roc_auc"], 1e-6),
+                f"for {label}, roc_auc of {value!r} ({auc:.4f}) is not the AUC of the model's "
+                "positive-class probability (predict_proba[:, 1]) on that slice's rows",
+            )
+    return "slice_metrics counts, rates and AUCs every slice, one-class slices included"
+
+
+# --- m10.ex3 flag slices -------------------------------------------------------------------
+
+_FLAG_TABLE = {  # slice: (n, roc_auc)
+    "better": (1000, 0.745),
+    "behind": (800, 0.70),
+    "worst": (500, 0.65),
+    "tiny": (100, 0.50),
+    "no-auc": (900, math.nan),
+    "just-inside": (700, 0.7201),
+    "just-outside": (700, 0.7199),
+    "at-min-n": (300, 0.71),
+}
+
+
+def _flag_frame() -> Any:
+    import pandas as pd
+
+    frame = pd.DataFrame(
+        [(n, 0.1, auc) for n, auc in _FLAG_TABLE.values()],
+        columns=list(SLICE_COLUMNS),
+        index=list(_FLAG_TABLE),
+    )
+    return frame.astype({"n": "int64"})
+
+
+def _flag_expected(overall: float, max_gap: float, min_n: int) -> list[str]:
+    keep = [
+        (auc, name)
+        for name, (n, auc) in _FLAG_TABLE.items()
+        if n >= min_n and not math.isnan(auc) and auc < overall - max_gap
+    ]
+    return [name for _, name in sorted(keep)]
+
+
+def _as_names(result: Any) -> list[str]:
+    import numpy as np
+    import pandas as pd
+
+    expect(
+        isinstance(result, (list, tuple, pd.Index, np.ndarray)),
+        f"flag_slices should return a list of slice names, not a {type(result).__name__}",
+    )
+    return [str(x) for x in result]
+
+
+@exercise(
+    "m10.ex3",
+    "A rule that flags slices falling behind",
+    hints=(
+        "Two conditions per slice: enough rows, and an AUC more than max_gap below overall. "
+        "A NaN AUC fails any comparison, so it drops out by itself.",
+        "Filter with a boolean mask on `table['n']` and `table['roc_auc']`, using the "
+        "arguments, not fixed numbers.",
+        "Order what is left with `sort_values('roc_auc')` (worst first) and return "
+        "`list(...index)`.",
+    ),
+)
+def flags(flag_slices: Any) -> str:
+    fn = a_function(flag_slices, "flag_slices")
+    got = _as_names(fn(_flag_frame(), 0.74))
+    want = _flag_expected(0.74, 0.02, 300)
+    expect("tiny" not in got, "a slice with fewer than min_n rows was flagged: too few to judge")
+    expect("better" not in got, "a slice above the overall AUC was flagged")
+    expect("no-auc" not in got, "a slice without an AUC (NaN) was flagged")
+    expect(
+        "just-inside" not in got and "just-outside" in got,
+        "the boundary is wrong: flag roc_auc < overall - max_gap, nothing else",
+    )
+    expect("at-min-n" in got, "a slice with exactly min_n rows was not flagged: min_n is enough")
+    expect(sorted(got) == sorted(want), "flag_slices flags the wrong slices of a test table")
+    expect(got == want, "put the worst slice (lowest roc_auc) first")
+    again = _as_names(fn(_flag_frame(), 0.80, max_gap=0.05, min_n=50))
+    expect(
+        again == _flag_expected(0.80, 0.05, 50),
+        "with overall=0.80, max_gap=0.05, min_n=50 the flags are wrong: use the arguments, "
+        "not fixed numbers",
+    )
+    return "flag_slices applies size, gap and order rules on two test tables"
+
+
+# --- m10.ex4 model card --------------------------------------------------------------------
+
+
+def _sections(markdown: str) -> dict[str, str]:
+    found: dict[str, list[str]] = {}
+    current = None
+    for line in markdown.splitlines():
+        heading = re.match(r"^##\s+(.+?)\s*#*\s*$", line)
+        if heading:
+            current = heading.group(1).strip().lower()
+            found[current] = []
+        elif current is not None:
+            found[current].append(line)
+    return {k: "\n".join(v).strip() for k, v in found.items()}
+
+
+def _card_sections(card: Any, where: str) -> dict[str, str]:
+    expect(isinstance(card, str), f"model_card should return a string, not {type(card).__name__}")
+    sections = _sections(card)
+    missing = [s for s in CARD_SECTIONS if s not in sections]
+    expect(not missing, f"{where} lacks section(s) {', '.join('## ' + s for s in missing)}")
+    empty = [s for s in CARD_SECTIONS if not sections[s]]
+    expect(not empty, f"section(s) {', '.join(empty)} of {where} are empty")
+    return sections
+
+
+def _names_version(text: str, version: str) -> bool:
+    return re.search(rf"\bv(ersion\s*)?{version}\b", text, flags=re.I) is not None
+
+
+@contextlib.contextmanager
+def _scratch_experiment() -> Iterator[str]:
+    """Runs the check makes go to an experiment of their own, deleted after."""
+    import mlflow
+
+    from .._setup import experiment_name
+
+    name = f"course-check-{uuid.uuid4().hex[:8]}"
+    client = _mlflow.client()
+    experiment_id = client.create_experiment(name)
+    mlflow.set_experiment(experiment_id=experiment_id)
+    try:
+        yield experiment_id
+    finally:
+        while mlflow.active_run() is not None:
+            mlflow.end_run("FAILED")
+        mlflow.set_experiment(experiment_name("m10"))
+        client.delete_experiment(experiment_id)
+
+
+@contextlib.contextmanager
+def _drop_model(name: str) -> Iterator[str]:
+    from mlflow.exceptions import MlflowException
+
+    try:
+        yield name
+    finally:
+        with contextlib.suppress(MlflowException):
+            _mlflow.client().delete_registered_model(name)
+
+
+@exercise(
+    "m10.ex4",
+    "A model card generated from the registry",
+    hints=(
+        "Everything the card states is in the registry: the version behind the alias, its "
+        "source run (params, metrics) and its tags.",
+        "`client.get_model_version_by_alias(model_name, alias)` gives the version; its "
+        "`run_id` leads to `client.get_run(...).data.metrics['val_roc_auc']`, its `.tags` to "
+        "the owner.",
+        "Return an f-string with the six `## ` sections; then "
+        "`client.log_text(champion_version.run_id, card, 'model_card.md')`.",
+    ),
+)
+def model_card(model_card: Any, model_name: Any) -> str:
+    fn = a_function(model_card, "model_card")
+    name = _mlflow.model_name(model_name)
+    champion = _mlflow.alias_version(name, "champion", NEED_CHAMPION)
+    client = _mlflow.client()
+    owner, auc, flagged = "course-check-owner@example.org", 0.61234, ["slice-x", "slice-y"]
+    scratch = f"course-check-{uuid.uuid4().hex[:8]}"
+    with _scratch_experiment() as experiment_id, _drop_model(scratch):
+        run = client.create_run(experiment_id, run_name="course-check-card")
+        client.log_param(run.info.run_id, "model", "course-check")
+        client.log_metric(run.info.run_id, "val_roc_auc", auc)
+        client.set_terminated(run.info.run_id)
+        client.create_registered_model(scratch)
+        mv = client.create_model_version(scratch, champion.source, run_id=run.info.run_id)
+        client.set_model_version_tag(scratch, mv.version, "owner", owner)
+        client.set_registered_model_alias(scratch, "audited", mv.version)
+        where = "the card of a scratch model"
+        sections = _card_sections(fn(scratch, "audited", list(flagged)), where)
+        details = sections["model details"]
+        expect(
+            scratch in details and _names_version(details, mv.version),
+            "Model details does not name the model and `v<version>` of the version behind the "
+            "alias you are given",
+        )
+        expect(
+            run.info.run_id in details,
+            "Model details does not give the version's source run id (mv.run_id)",
+        )
+        expect(
+            f"{auc:.3f}" in sections["metrics"],
+            "Metrics does not give the source run's val_roc_auc to 3 decimals",
+        )
+        expect(
+            all(s in sections["slices"] for s in flagged),
+            "Slices does not list the flagged slices passed to model_card",
+        )
+        expect(owner in sections["owner"], "Owner does not give the version's owner tag")
+        _card_sections(fn(scratch, "audited", []), "a card with no flagged slice")
+    if "model_card.md" not in _mlflow.artifact_paths(champion.run_id):
+        raise CheckError(
+            f"your function works; now log the champion's card to its run {champion.run_id[:8]} "
+            "as model_card.md with client.log_text"
+        )
+    from mlflow.artifacts import load_text
+
+    logged = _card_sections(load_text(f"runs:/{champion.run_id}/model_card.md"), "the logged card")
+    expect(
+        _names_version(logged["model details"], champion.version),
+        f"the logged card does not name the champion's version v{champion.version}",
+    )
+    expect(
+        champion.tags.get("owner", "?") in logged["owner"],
+        "the logged card does not name the champion's owner tag",
+    )
+    return f"model_card reads the registry; v{champion.version}'s run carries model_card.md"
+
+
+# --- m10.ex5 tracked search ----------------------------------------------------------------
+
+
+def _plain(value: Any) -> str:
+    """Params as MLflow stores them, compared as numbers when they are numbers."""
+    try:
+        return repr(round(float(value), 9))
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _evaluations(search: Any) -> list[tuple[dict[str, Any], float, int]]:
+    results = getattr(search, "cv_results_", None)
+    expect(
+        isinstance(results, dict) and "params" in results and "iter" in results,
+        "`search` should be the fitted halving search (it has cv_results_ with 'iter'): "
+        "call search.fit first",
+    )
+    return [
+        (dict(p), float(s), int(i))
+        for p, s, i in zip(
+            results["params"], results["mean_test_score"], results["iter"], strict=True
+        )
+    ]
+
+
+def _key(params: dict[str, Any], score: float, iteration: Any) -> tuple:
+    return (tuple(sorted((k, _plain(v)) for k, v in params.items())), round(score, 9), iteration)
+
+
+def _verify_search(parent_id: Any, search: Any, name: str, arg: str) -> str:
+    """The parent's children mirror cv_results_, and a version of `name` comes from the winner."""
+    rows = _evaluations(search)
+    parent = _mlflow.get_run(parent_id, arg)
+    _mlflow.finished(parent)
+    expect(
+        "mlflow.parentRunId" not in parent.data.tags,
+        f"`{arg}` is a nested run; return the id of the parent run",
+    )
+    client = _mlflow.client()
+    children = client.search_runs(
+        [parent.info.experiment_id],
+        filter_string=f"tags.mlflow.parentRunId = '{parent.info.run_id}'",
+        max_results=1000,
+    )
+    expect(
+        len(children) == len(rows),
+        f"the parent has {len(children)} nested runs but the search made {len(rows)} evaluations "
+        "(rows of cv_results_): one nested run per row, started with nested=True",
+    )
+    keys = sorted(rows[0][0])
+    logged = Counter()
+    by_key: dict[tuple, list[Any]] = {}
+    for child in children:
+        _mlflow.finished(child)
+        params = _mlflow.params(child, *keys, "iter", "n_resources")
+        key = _key(
+            {k: params[k] for k in keys},
+            _mlflow.metric(child, SEARCH_METRIC),
+            int(float(params["iter"])),
+        )
+        logged[key] += 1
+        by_key.setdefault(key, []).append(child)
+    expected = Counter(_key(p, s, i) for p, s, i in rows)
+    expect(
+        logged == expected,
+        f"the nested runs' params, iter and {SEARCH_METRIC} do not match the rows of "
+        "cv_results_: log row['params'], row['iter'] and row['mean_test_score'] per row",
+    )
+    best = _mlflow.metric(parent, BEST_METRIC)
+    top = max(s for _, s, _ in rows)
+    if not close(best, search.best_score_, 1e-9):
+        raise CheckError(
+            f"{BEST_METRIC} is the highest score of any round; the winner is the best of the "
+            "last round: log search.best_score_"
+            if close(best, top, 1e-9)
+            else f"the parent's {BEST_METRIC} is not the search's best_score_"
+        )
+    winner_params, winner_score, winner_iter = rows[int(search.best_index_)]
+    winners = {c.info.run_id for c in by_key[_key(winner_params, winner_score, winner_iter)]}
+    child_ids = {c.info.run_id for c in children}
+    versions = [mv for mv in _mlflow.versions(name) if mv.run_id in child_ids]
+    expect(
+        versions,
+        f"no version of {name!r} comes from a nested run of this search: log best_estimator_ in "
+        "the winner's nested run with registered_model_name",
+    )
+    wrong = [mv for mv in versions if mv.run_id not in winners]
+    expect(
+        not wrong,
+        f"version {wrong[0].version if wrong else ''} comes from a nested run that did not win: "
+        "register from the run of row search.best_index_",
+    )
+    return versions[-1].version
+
+
+@exercise(
+    "m10.ex5",
+    "A halving search tracked in MLflow, the winner registered",
+    hints=(
+        "Module 2's sweep is the pattern: a parent run, and inside its `with` block one "
+        "`mlflow.start_run(nested=True)` per row of `pd.DataFrame(search.cv_results_)`.",
+        "Per row: `mlflow.log_params(row['params'])`, the params iter and n_resources, and "
+        "`mlflow.log_metric('cv_roc_auc', row['mean_test_score'])`; after the loop the parent "
+        "logs best_cv_roc_auc = search.best_score_.",
+        "When the row's index equals `search.best_index_`, call `mlflow.sklearn.log_model("
+        "search.best_estimator_, name='model', registered_model_name=model_name, "
+        "pip_requirements=..., skops_trusted_types=[...])` inside that child.",
+    ),
+)
+def search(track_search: Any, search: Any, parent_run_id: Any, model_name: Any) -> str:
+    fn = a_function(track_search, "track_search")
+    attempted(parent_run_id, "search_run_id")
+    name = _mlflow.model_name(model_name)
+    version = _verify_search(parent_run_id, search, name, "search_run_id")
+    own = _small_search()
+    scratch = f"course-check-{uuid.uuid4().hex[:8]}"
+    with _scratch_experiment(), _drop_model(scratch):
+        returned = fn(own, scratch)
+        if returned is None:
+            raise CheckError("track_search returns None: return the parent run's id")
+        _verify_search(returned, own, scratch, "track_search's result")
+    rows = len(_evaluations(search))
+    return f"{rows} nested runs mirror cv_results_; v{version} comes from the winning run"
+
+
+@lru_cache(maxsize=1)
+def _small_search() -> Any:
+    from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import HalvingGridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    rows = data.split()[0].sample(4000, random_state=9)
+    grid = {"logisticregression__C": [0.001, 0.01, 0.1, 1.0]}
+    estimator = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300))
+    found = HalvingGridSearchCV(
+        estimator, grid, factor=2, min_resources=1000, max_resources=4000, cv=3,
+        scoring="roc_auc",
+    )  # fmt: skip
+    return found.fit(rows[COLUMNS], rows[data.TARGET])
+
+
+# --- m10.ex6 edge budget -------------------------------------------------------------------
+
+
+def _measure(model: Any, row: Any, calls: int = 15) -> tuple[float, float]:
+    """(KB pickled, median ms of one predict_proba call): the check's own yardstick."""
+    import pickle
+    import statistics
+    import time
+
+    size = len(pickle.dumps(model, protocol=pickle.HIGHEST_PROTOCOL)) / 1024
+    spent = []
+    for _ in range(calls):
+        begin = time.perf_counter()
+        model.predict_proba(row)
+        spent.append(1000 * (time.perf_counter() - begin))
+    return size, statistics.median(spent)
+
+
+def _profiled(result: Any) -> tuple[float, float]:
+    expect(
+        isinstance(result, dict) and {"size_kb", "latency_ms"} <= set(result),
+        f"profile should return {{'size_kb': ..., 'latency_ms': ...}}, not {result!r:.80}",
+    )
+    return (
+        _number(result["size_kb"], "size_kb"),
+        _number(result["latency_ms"], "latency_ms"),
+    )
+
+
+@exercise(
+    "m10.ex6",
+    "Size and latency against an edge budget",
+    hints=(
+        "Measure what the device will feel: the file it must store and the time of one call "
+        "with one row.",
+        "`joblib.dump(model, path)` in a `tempfile.TemporaryDirectory()`, then "
+        "`path.stat().st_size / 1024`; time 20 calls of `model.predict_proba(row)` with "
+        "`time.perf_counter()` and take the median, times 1000.",
+        "For edge_model, a model with few parameters fits easily: try "
+        "`make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))` fitted on "
+        "train[FEATURES], and compare its ROC AUC with the champion's.",
+    ),
+)
+def edge(profile: Any, edge_model: Any, model_name: Any) -> str:
+    fn = a_function(profile, "profile")
+    champion = _champion(model_name)
+    valid = _valid()
+    row = valid[COLUMNS].iloc[[3]]
+    for label, model in (("a logistic regression", _small_logreg()), ("the champion", champion)):
+        size, latency = _profiled(fn(model, row.copy()))
+        own_size, own_latency = _measure(model, row)
+        expect(
+            abs(size - own_size) <= max(0.1 * own_size, 2.0),
+            f"profile gives {label} {size:.1f} KB; the model is not that size on disk "
+            "(1 KB = 1024 bytes, saved with joblib.dump)",
+        )
+        ratio = latency / max(own_latency, 1e-6)
+        if not 0.2 <= ratio <= 5:  # a shared machine is noisy: measure once more before failing
+            _, own_latency = _measure(model, row)
+            ratio = latency / max(own_latency, 1e-6)
+        expect(
+            0.2 <= ratio <= 5,
+            f"profile gives {label} a latency of {latency:.3g} ms; one predict_proba call on one "
+            "row takes a different time (the median of single calls, in milliseconds)",
+        )
+    attempted(edge_model, "edge_model")
+    expect(
+        hasattr(edge_model, "predict_proba"),
+        f"edge_model should be a fitted classifier, not a {type(edge_model).__name__}",
+    )
+    try:
+        edge_scores = edge_model.predict_proba(valid[COLUMNS])[:, 1]
+    except Exception as exc:  # not fitted, or fitted on other columns
+        raise CheckError(
+            f"edge_model cannot score valid[FEATURES] ({type(exc).__name__}): fit it on "
+            "train[FEATURES]"
+        ) from None
+    size, latency = _measure(edge_model, row, calls=20)
+    expect(size <= EDGE_KB, f"edge_model is {size:.0f} KB; the budget is {EDGE_KB} KB")
+    if latency > EDGE_MS:
+        latency = min(latency, _measure(edge_model, row, calls=20)[1])
+    expect(
+        latency <= EDGE_MS, f"edge_model takes {latency:.1f} ms per row; the budget is {EDGE_MS} ms"
+    )
+    edge_auc = _rank_auc(valid[data.TARGET], edge_scores)
+    champion_auc = _rank_auc(valid[data.TARGET], champion.predict_proba(valid[COLUMNS])[:, 1])
+    expect(
+        edge_auc >= champion_auc - EDGE_AUC_LOSS,
+        f"edge_model's validation ROC AUC is {edge_auc:.3f}, more than {EDGE_AUC_LOSS} below "
+        f"the champion's {champion_auc:.3f}",
+    )
+    return f"profile measures like the check; edge_model: {size:.1f} KB, {latency:.2f} ms, AUC {edge_auc:.3f}"  # noqa: E501
+
+
+question(
+    Question("m10.q1", "choice", "ce046aa3cd6543b3ddc9", "Partial dependence on days_since_last_purchase",
+             ("a", "b", "c"))
+)  # fmt: skip
+question(
+    Question("m10.q2", "text", "c2bcb70a27599910fe31", "The slice your rule flagged",
+             hint="print `flagged` after exercise 3; answer with the slice's name as it appears")
+)  # fmt: skip
+question(
+    Question(
+        "m10.q3",
+        "choice",
+        "50301006fb733422574c",
+        "Why early rounds can score higher",
+        ("a", "b", "c"),
+    )
+)
+question(
+    Question(
+        "m10.q4", "choice", "a0c984f30d2da1c9ae37", "What SR 11-7 asks of a bank", ("a", "b", "c")
+    )
+)
