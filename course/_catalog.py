@@ -29,7 +29,7 @@ MODULES: tuple[Module, ...] = (
     Module("m06", "06_deployment_serving", "Deployment and serving", "Intermediate", 60, "MLflow serving", True),
     Module("m07", "07_monitoring_drift", "Monitoring and drift detection", "Intermediate", 60, "Evidently", True),
     Module("m08", "08_ab_testing", "A/B testing", "Intermediate", 60, "SciPy, statsmodels", True),
-    Module("m09", "09_continuous_training", "Continuous training: closing the loop", "Advanced", 75, "all", False),
+    Module("m09", "09_continuous_training", "Continuous training: closing the loop", "Advanced", 75, "all", True),
     Module("m10", "10_responsible_ml", "Responsible ML and what comes next", "Advanced", 45, "scikit-learn, MLflow", True),
 )  # fmt: skip
 N_MODULES = len(MODULES)

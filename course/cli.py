@@ -14,7 +14,7 @@ def _stack(args: argparse.Namespace) -> int:
     from . import stack
 
     if args.action == "up":
-        print(stack.up(port=args.port, timeout=args.timeout))
+        print(stack.up(port=args.port, timeout=args.timeout, db=args.db))
     elif args.action == "down":
         print(stack.down())
     elif args.action == "reset":
@@ -88,6 +88,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=None, help="MLflow port (default 5000)")
     s.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for health")
     s.add_argument("--yes", action="store_true", help="confirm `reset`")
+    s.add_argument("--db", help="classroom: a shared database URL, e.g. postgresql://...")
     s.set_defaults(func=_stack)
 
     r = sub.add_parser("release", help="regenerate modules/ from solutions/ with nbgrader")

@@ -205,8 +205,14 @@ def _server_env() -> dict[str, str]:
     return env
 
 
-def up(port: int | None = None, timeout: float = 90.0, home: Path | None = None) -> str:
-    """Start `mlflow server` on 127.0.0.1 and wait until /health answers. Idempotent."""
+def up(
+    port: int | None = None, timeout: float = 90.0, home: Path | None = None, db: str | None = None
+) -> str:
+    """Start `mlflow server` on 127.0.0.1 and wait until /health answers. Idempotent.
+
+    ``db`` is a database URL for a classroom's shared server (``postgresql://...``); by default
+    the tracking store is the sqlite file in the state dir.
+    """
     home = home or _paths.home()
     port = _port(port)
     _ensure_writable(home)
@@ -224,16 +230,20 @@ def up(port: int | None = None, timeout: float = 90.0, home: Path | None = None)
             f"port {port} on 127.0.0.1 is in use by another program; stop it or choose another "
             f"port: `course stack up --port {port + 1}`"
         )
-    db = db_path(home)
-    check_db(db)
-    db.parent.mkdir(parents=True, exist_ok=True)
+    if db is None:
+        sqlite = db_path(home)
+        check_db(sqlite)
+        sqlite.parent.mkdir(parents=True, exist_ok=True)
+        store = f"sqlite:///{sqlite}"
+    else:
+        store = _check_db_url(db)
     artifacts_dir(home).mkdir(parents=True, exist_ok=True)
     log = _log_file(home)
     log.parent.mkdir(parents=True, exist_ok=True)
     _pid_file(home).parent.mkdir(parents=True, exist_ok=True)
     cmd = [
         sys.executable, "-m", "mlflow", "server",
-        "--backend-store-uri", f"sqlite:///{db}",
+        "--backend-store-uri", store,
         "--artifacts-destination", str(artifacts_dir(home)),
         "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
     ]  # fmt: skip
@@ -250,6 +260,29 @@ def up(port: int | None = None, timeout: float = 90.0, home: Path | None = None)
     _wait_healthy(proc.pid, port, timeout, home, proc)
     notes.append(f"MLflow server healthy at http://127.0.0.1:{port} (pid {proc.pid})")
     return "; ".join(notes)
+
+
+def _check_db_url(url: str) -> str:
+    """A classroom database must answer before the server is started on it."""
+    if not url.startswith(("postgresql://", "postgresql+psycopg2://", "mysql://", "sqlite:///")):
+        raise CourseError(
+            f"--db {url!r}: give a database URL like postgresql://user@host:5432/mlflow"
+        )
+    if url.startswith("postgresql"):
+        try:
+            import psycopg2
+
+            psycopg2.connect(
+                url.replace("postgresql+psycopg2://", "postgresql://"), connect_timeout=5
+            ).close()
+        except ImportError:
+            raise CourseError("--db postgresql://...: install psycopg2-binary first") from None
+        except Exception as exc:  # psycopg2.OperationalError and friends: say it in one line
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise CourseError(f"cannot connect to {url}: {first}") from None
+        # SQLAlchemy 2.1 reads a bare postgresql:// as psycopg 3; the course ships psycopg2.
+        return url.replace("postgresql://", "postgresql+psycopg2://", 1)
+    return url
 
 
 def _wait_healthy(

@@ -137,7 +137,9 @@ def scratch_model(sources: list[str], aliases: dict[str, int]) -> Iterator[str]:
     client().create_registered_model(name)
     try:
         for source in sources:
-            client().create_model_version(name, source=source)
+            # A tracking server wants the logged model's id next to a models:/m-... source.
+            model_id = source.rsplit("/", 1)[-1] if source.startswith("models:/m-") else None
+            client().create_model_version(name, source=source, model_id=model_id)
         for alias, version in aliases.items():
             client().set_registered_model_alias(name, alias, str(version))
         yield name

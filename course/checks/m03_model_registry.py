@@ -219,7 +219,7 @@ def rollback(rollback: Any, model_name: Any) -> str:
     client = _mlflow.client()
     with _mlflow.scratch_model([source] * 3, {"champion": 3, "challenger": 2}) as scratch:
         fn(scratch, "1", _ROLLBACK_REASON)
-        left = {mv.version: mv for mv in _mlflow.versions(scratch)}
+        left = {int(mv.version): mv for mv in _mlflow.versions(scratch)}
         expect(len(left) == 3, "rollback deleted a version: keep it for the post-mortem")
         now = client.get_registered_model(scratch).aliases
         expect(

@@ -430,7 +430,10 @@ def model_card(model_card: Any, model_name: Any) -> str:
         client.log_metric(run.info.run_id, "val_roc_auc", auc)
         client.set_terminated(run.info.run_id)
         client.create_registered_model(scratch)
-        mv = client.create_model_version(scratch, champion.source, run_id=run.info.run_id)
+        model_id = champion.source.rsplit("/", 1)[-1]  # a tracking server wants it (models:/m-)
+        mv = client.create_model_version(
+            scratch, champion.source, run_id=run.info.run_id, model_id=model_id
+        )
         client.set_model_version_tag(scratch, mv.version, "owner", owner)
         client.set_registered_model_alias(scratch, "audited", mv.version)
         where = "the card of a scratch model"

@@ -45,6 +45,7 @@ PARTIAL = {
         "expected = [len(frame) / 2, len(frame) / 2]",
         "m08_ex2_srm",
     ),
+    "m09": ('"challenger_log_loss": ours,', '"challenger_log_loss": theirs,', "m09_ex3_gate"),
     "m10": (
         'return list(behind.sort_values("roc_auc").index)',
         "return list(behind.index)",
@@ -88,6 +89,11 @@ NOISY = {
     "m08": (
         "    ### BEGIN SOLUTION\n    effect =",
         "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', UserWarning)\n    effect =",
+    ),
+    "m09": (
+        '    ### BEGIN SOLUTION\n    if not drift["drifted"]:',
+        "    ### BEGIN SOLUTION\n    import warnings\n\n    warnings.warn('x', UserWarning)\n"
+        '    if not drift["drifted"]:',
     ),
     "m10": (
         "    ### BEGIN SOLUTION\n    behind =",
