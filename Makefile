@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 
 # Debian packages some tests need (the grading sandbox, the classroom database, the browser
 # test). Installed when missing and we are root with apt; otherwise those tests say why they skip.
-DEB_PACKAGES := bubblewrap postgresql
+DEB_PACKAGES := bubblewrap postgresql chromium
 
 install: $(STAMP)
 
