@@ -170,11 +170,74 @@ def bench_grading(copies: int) -> None:
     print(f"  ratio plain / course grade     {plain / ours:7.2f}x")
 
 
+def _m02_mix(subs: Path, n: int) -> None:
+    """n m02 submissions: a third solutions, a third blanks, a third with one wrong answer."""
+    slug = "02_experiment_tracking"
+    sol = (REPO / "solutions" / slug / f"{slug}.ipynb").read_text()
+    blank = (REPO / "modules" / slug / f"{slug}.ipynb").read_text()
+    partial = sol.replace("metrics.{metric} DESC", "metrics.{metric} ASC", 1)
+    for i in range(n):
+        (subs / f"student{i:02d}.ipynb").write_text((sol, blank, partial)[i % 3])
+
+
+def bench_grading_mix(copies: int = 30) -> None:
+    """Issue 7: course grade vs plain sequential nbgrader autograde on the same m02 mix, and the
+    per-submission overhead over bare execution (the `exec_seconds` column vs `seconds`)."""
+    import csv
+
+    slug = "02_experiment_tracking"
+    source = REPO / "solutions" / slug / f"{slug}.ipynb"
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp_path = Path(tmp)
+        subs = tmp_path / "subs"
+        subs.mkdir()
+        _m02_mix(subs, copies)
+        out = tmp_path / "out"
+        ours = _timed(
+            [str(BIN / "course"), "grade", "m02", str(subs), "--out", str(out), "--no-progress"]
+        )
+        with (out / "grades.csv").open() as f:
+            rows = [r for r in csv.DictReader(f) if r["status"] == "graded"]
+        per = sum(float(r["seconds"]) for r in rows) / max(1, len(rows))
+        bare = sum(float(r["exec_seconds"]) for r in rows) / max(1, len(rows))
+
+        course_dir = tmp_path / "plain"
+        (course_dir / "source" / slug).mkdir(parents=True)
+        shutil.copyfile(source, course_dir / "source" / slug / source.name)
+        nbg = [str(BIN / "nbgrader")]
+        opts = [f"--CourseDirectory.root={course_dir}"]
+        subprocess.run(nbg + ["generate_assignment", slug, *opts], env=ENV, check=True,
+                       capture_output=True, cwd=course_dir)  # fmt: skip
+        for nb in sorted(subs.glob("*.ipynb")):
+            dest = course_dir / "submitted" / nb.stem / slug
+            dest.mkdir(parents=True)
+            shutil.copyfile(nb, dest / source.name)
+        start = time.perf_counter()
+        subprocess.run(nbg + ["autograde", slug, "--create", *opts],
+                       env={**ENV, "COURSE_HOME": str(tmp_path / "plain-home")},
+                       check=False, capture_output=True, cwd=course_dir)  # fmt: skip
+        plain = time.perf_counter() - start
+    print(
+        f"course grade, {copies} x m02 mix      {ours:7.1f} s ({copies / ours * 60:.1f} submissions/min, {os.cpu_count()} workers, sandboxed)"
+    )
+    print(
+        f"nbgrader autograde, same {copies}     {plain:7.1f} s ({copies / plain * 60:.1f} submissions/min, sequential, one shared state dir)"
+    )
+    print(f"  speed-up                       {plain / ours:7.2f}x")
+    print(
+        f"  per submission: {per:.1f} s in the worker, of which {bare:.1f} s notebook execution;"
+        f" overhead {per - bare:.1f} s"
+    )
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--copies", type=int, default=10, help="submissions in the grading benchmark")
     p.add_argument(
-        "--skip", nargs="*", default=[], choices=["import", "notebooks", "stack", "grading"]
+        "--skip",
+        nargs="*",
+        default=[],
+        choices=["import", "notebooks", "stack", "grading", "grading-mix"],
     )
     args = p.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
@@ -186,6 +249,8 @@ def main() -> None:
         bench_stack()
     if "grading" not in args.skip:
         bench_grading(args.copies)
+    if "grading-mix" not in args.skip:
+        bench_grading_mix(30)
 
 
 if __name__ == "__main__":

@@ -55,8 +55,13 @@ def _grade(args: argparse.Namespace) -> int:
         args.submissions,
         args.out,
         cell_timeout=args.cell_timeout,
+        notebook_timeout=args.notebook_timeout,
+        memory=args.memory,
         students=args.student,
         progress=not args.no_progress,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        sandbox=not args.no_sandbox,
     )
     print(result.summary())
     return 0
@@ -104,6 +109,17 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument("--out", default="grading-out", help="output folder (default: grading-out)")
     g.add_argument(
         "--cell-timeout", type=float, default=None, help="seconds per cell (default 180)"
+    )
+    g.add_argument(
+        "--notebook-timeout", type=float, default=None, help="seconds per notebook (default 1800)"
+    )
+    g.add_argument("--memory", default=None, help="memory per kernel, e.g. 4G (default 4G)")
+    g.add_argument(
+        "--workers", type=int, default=None, help="parallel submissions (default: cores)"
+    )
+    g.add_argument("--scheduler", default=None, help="Dask scheduler, e.g. tcp://HOST:8786")
+    g.add_argument(
+        "--no-sandbox", action="store_true", help="run kernels without bubblewrap (warns loudly)"
     )
     g.add_argument("--student", action="append", help="grade only this student (repeatable)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -1,29 +1,41 @@
-"""`course grade MODULE SUBMISSIONS --out OUT`: nbgrader autograde with a fresh stack each.
+"""`course grade MODULE SUBMISSIONS --out OUT`: every submission isolated, in parallel.
 
-Writes OUT/grades.csv (one row per submission, plus error rows for files it could not use),
-OUT/feedback/<student>.html (hidden tests removed, failures one line each) and keeps nbgrader's
-course folder in OUT/nbgrader for formgrader. Running it again re-grades from scratch.
+Each submission is graded by `worker.grade_submission` in a Dask worker (a local cluster of one
+process per core, or `--scheduler tcp://HOST:PORT`), its kernel in the OS sandbox. This process
+alone writes: OUT/grades.csv (one row per input file, columns in docs/instructors.md),
+OUT/feedback/<student>.html, OUT/logs/<student>.log, OUT/summary.md and OUT/scores.png, and
+nbgrader's course folder OUT/nbgrader (gradebook.db, submitted/ and autograded/ notebooks) for
+formgrader, with OUT/nbgrader-export.csv. Running it again re-grades from scratch.
 """
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import _catalog
 from .._errors import CourseError
-from .._quiet import OFFLINE_ENV
-from ..serving import stop_all
 from . import _nbgrader
 from .submissions import Submission, discover
 
-BASE_COLUMNS = ["student_id", "module", "score", "max_score", "status", "error", "file"]
+BASE_COLUMNS = [
+    "student_id",
+    "module",
+    "score",
+    "max_score",
+    "status",
+    "error",
+    "file",
+    "review",
+    "notes",
+    "seconds",
+    "exec_seconds",
+]
 
 
 @dataclass
@@ -36,6 +48,10 @@ class Row:
     error: str = ""
     file: str = ""
     items: dict[str, float] = field(default_factory=dict)
+    review: str = ""
+    notes: str = ""
+    seconds: float = 0.0
+    exec_seconds: float = 0.0
 
 
 @dataclass
@@ -80,81 +96,63 @@ def _last_line(text: str) -> str:
     return lines[-1][:300] if lines else "unknown error"
 
 
-@contextlib.contextmanager
-def _stderr_to(log: Path):
-    """Kernels inherit file descriptor 2: send their chatter to the student's log file."""
-    import sys
+def _client(scheduler: str | None, workers: int):
+    """A Dask client: the given scheduler, else a local cluster of `workers` processes."""
+    import logging
 
-    log.parent.mkdir(parents=True, exist_ok=True)
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with log.open("ab") as f:
-        os.dup2(f.fileno(), 2)
+    from dask.distributed import Client, LocalCluster
+
+    for name in ("distributed", "bokeh", "tornado"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    if scheduler:
         try:
-            with contextlib.redirect_stderr(io.StringIO()) as captured:
-                yield
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-            f.write(captured.getvalue().encode())
+            return Client(scheduler, timeout="20s"), None
+        except (OSError, TimeoutError) as exc:
+            raise CourseError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",  # a free port: a second grader must not collide
+        silence_logs=logging.ERROR, worker_class="distributed.Nanny",
+    )  # fmt: skip
+    return Client(cluster), cluster
 
 
-@contextlib.contextmanager
-def _student_env(home: Path):
-    """The kernel inherits this process's environment: give it a fresh, offline state dir."""
-    saved = dict(os.environ)
-    os.environ.update(OFFLINE_ENV)
-    os.environ["COURSE_HOME"] = str(home)
-    for var in ("MLFLOW_TRACKING_URI", "COURSE_STUDENT_ID"):
-        os.environ.pop(var, None)
-    try:
-        yield
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
+def _save(course_dir: Path, out: Path, slug: str, sub: Submission, res: dict) -> None:
+    """Files and gradebook rows of one result, written by this (the only) process."""
+    sid = sub.student_id
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    (out / "logs" / f"{sid}.log").write_text(
+        "\n".join([f"status: {res['status']} {res['error']}", *res.get("notes", []),
+                   *res.get("review", []), "--- kernel output ---", res.get("log", "")]),
+        encoding="utf-8",
+    )  # fmt: skip
+    if res["status"] != "graded":
+        return
+    (out / "feedback").mkdir(exist_ok=True)
+    (out / "feedback" / f"{sid}.html").write_text(res["feedback"], encoding="utf-8")
+    for kind, text in (("submitted", sub.path.read_bytes().decode("utf-8", "replace")),
+                       ("autograded", res["executed"])):  # fmt: skip
+        nb_path = course_dir / kind / sid / slug / f"{slug}.ipynb"
+        nb_path.parent.mkdir(parents=True, exist_ok=True)
+        nb_path.write_text(text, encoding="utf-8")
+    import warnings
 
+    from nbgrader.api import Gradebook, MissingEntry
 
-def _grade_one(api, course_dir: Path, out: Path, slug: str, sub: Submission) -> tuple[str, str]:
-    """Autograde one submission; returns (status, error)."""
-    try:
-        nb = json.loads(sub.path.read_text(encoding="utf-8"))
-        if not isinstance(nb, dict) or "cells" not in nb:
-            raise ValueError("no cells")
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        return "error", f"not a valid notebook ({type(exc).__name__}: {_last_line(str(exc))})"
-    target = course_dir / "submitted" / sub.student_id / slug / f"{slug}.ipynb"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(sub.path, target)
-    home = out / "homes" / sub.student_id
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
-    log = out / "logs" / f"{sub.student_id}.log"
-    log.unlink(missing_ok=True)
-    try:
-        with _student_env(home), _stderr_to(log):
-            result = api.autograde(slug, sub.student_id, force=True, create=True)
-    finally:
-        stop_all(home)  # servers the notebook left running, even if its kernel was killed
-    if not result.get("success"):
-        with log.open("a") as f:
-            f.write(result.get("log") or "")
-        return "error", f"autograde failed: {_last_line(result.get('error'))} (log: {log})"
-    with _stderr_to(log):
-        result = api.generate_feedback(slug, sub.student_id, force=True)
-    html = course_dir / "feedback" / sub.student_id / slug / f"{slug}.html"
-    if result.get("success") and html.exists():
-        (out / "feedback").mkdir(exist_ok=True)
-        shutil.copyfile(html, out / "feedback" / f"{sub.student_id}.html")
-    return "graded", ""
-
-
-def _scores(course_dir: Path, slug: str, student: str) -> tuple[float, dict[str, float]]:
-    from nbgrader.api import Gradebook
-
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     with Gradebook(f"sqlite:///{course_dir / 'gradebook.db'}") as gb:
-        nb = gb.find_submission_notebook(slug, slug, student)
-        items = {g.name: float(g.score) for g in nb.grades}
-        return float(nb.score), items
+        gb.update_or_create_student(sid)
+        try:
+            gb.remove_submission(slug, sid)
+        except MissingEntry:
+            pass
+        gb.add_submission(slug, sid)
+        for gid, item in res["items"].items():
+            grade = gb.find_grade(gid, slug, slug, sid)
+            grade.auto_score = item["score"]
+            grade.needs_manual_grade = bool(res.get("review"))
+        gb.db.commit()
 
 
 def grade(
@@ -163,8 +161,13 @@ def grade(
     out: str | Path = "grading-out",
     *,
     cell_timeout: float | None = None,
+    notebook_timeout: float | None = None,
+    memory: str | int | None = None,
     students: list[str] | None = None,
     progress: bool = True,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    sandbox: bool = True,
 ) -> GradeResult:
     """Autograde every submission of one module; never stops at a bad one."""
     mod = _catalog.get(module)
@@ -172,61 +175,131 @@ def grade(
     source = repo / "solutions" / mod.slug / f"{mod.slug}.ipynb"
     if not source.exists():
         raise CourseError(f"{mod.id} has no notebook yet ({source.relative_to(repo)} is missing)")
-    subs, skipped = discover(Path(submissions), mod.slug)
+    out = Path(out).absolute()
+    subs, skipped = discover(Path(submissions), mod.slug, unpack=out / "unpacked")
     if students:
         wanted = set(students)
         unknown = wanted - {s.student_id for s in subs}
         if unknown:
             raise CourseError(f"no submission for student(s) {', '.join(sorted(unknown))}")
         subs = [s for s in subs if s.student_id in wanted]
-    out = Path(out).absolute()
     course_dir = out / "nbgrader"
     if not students:  # a full run starts over; --student keeps the others' results
-        shutil.rmtree(course_dir, ignore_errors=True)
+        for d in ("nbgrader", "feedback", "logs"):
+            shutil.rmtree(out / d, ignore_errors=True)
     (course_dir / "source" / mod.slug).mkdir(parents=True, exist_ok=True)
     shutil.copyfile(source, course_dir / "source" / mod.slug / source.name)
     grade_ids, points = _grade_cells(source)
     max_score = sum(points.values())
+    if not (course_dir / "gradebook.db").exists() or not students:
+        api = _nbgrader.api(course_dir)
+        _nbgrader.generate(api, mod.slug)
 
-    api = _nbgrader.api(course_dir)
+    limits = {}
     if cell_timeout:
-        api.config.ExecutePreprocessor.timeout = int(cell_timeout)
-    _nbgrader.generate(api, mod.slug)
+        limits["cell_timeout"] = float(cell_timeout)
+    if notebook_timeout:
+        limits["notebook_timeout"] = float(notebook_timeout)
+    if memory:
+        limits["memory"] = parse_size(memory)
+    if sandbox:
+        from .sandbox import probe, warn_unsandboxed
+
+        reason = probe()
+        if reason:
+            warn_unsandboxed(reason)
+    else:
+        from .sandbox import warn_unsandboxed
+
+        warn_unsandboxed("--no-sandbox was given")
+    release = repo / "modules" / mod.slug / f"{mod.slug}.ipynb"
+    src_nb = json.loads(source.read_text(encoding="utf-8"))
+    rel_nb = json.loads(release.read_text(encoding="utf-8")) if release.exists() else src_nb
+    jobs = []
+    for sub in subs:
+        try:
+            content = sub.path.read_bytes().decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            content = f"<unreadable: {type(exc).__name__}>"
+        jobs.append({"student_id": sub.student_id, "module": mod.id, "content": content,
+                     "source": src_nb, "release": rel_nb, "limits": limits, "sandbox": sandbox})  # fmt: skip
 
     rows: list[Row] = []
-    bar = None
-    if progress and subs:
-        from tqdm.auto import tqdm
+    results: dict[str, dict] = {}
+    if jobs:
+        from .worker import grade_submission
 
-        bar = tqdm(total=len(subs), desc=f"grading {mod.id}", unit="nb", disable=None)
+        workers = workers or os.cpu_count() or 1
+        client, cluster = _client(scheduler, min(workers, len(jobs)))
+        bar = None
+        try:
+            from dask.distributed import as_completed
+
+            futures = client.map(
+                grade_submission,
+                jobs,
+                pure=False,
+                key=[f"grade-{j['student_id']}-{i}" for i, j in enumerate(jobs)],
+            )
+            if progress:
+                from tqdm.auto import tqdm
+
+                bar = tqdm(total=len(jobs), desc=f"grading {mod.id}", unit="nb", disable=None)
+            by_key = {f.key: sub for f, sub in zip(futures, subs, strict=True)}
+            for fut in as_completed(futures):
+                sub = by_key[fut.key]
+                try:
+                    res = fut.result()
+                except Exception as exc:  # a worker lost, a scheduler gone: still a row
+                    res = {"student_id": sub.student_id, "status": "error", "items": {},
+                           "error": f"worker failed: {type(exc).__name__}: {_last_line(str(exc))}"}  # fmt: skip
+                results[sub.student_id] = res
+                _save(course_dir, out, mod.slug, sub, res)
+                if bar:
+                    bar.update(1)
+        finally:
+            if bar:
+                bar.close()
+            client.close()
+            if cluster is not None:
+                cluster.close()
     for sub in subs:
-        status, error = _grade_one(api, course_dir, out, mod.slug, sub)
-        row = Row(sub.student_id, mod.id, None, max_score, status, error, str(sub.path))
-        if status == "graded":
-            row.score, row.items = _scores(course_dir, mod.slug, sub.student_id)
+        res = results[sub.student_id]
+        row = Row(
+            sub.student_id, mod.id, None, max_score, res["status"], res.get("error", ""), sub.label
+        )
+        if res["status"] == "graded":
+            row.score = float(res["score"])
+            row.items = {g: float(v["score"]) for g, v in res["items"].items()}
+        row.review = "; ".join(res.get("review", []))
+        row.notes = "; ".join(res.get("notes", []))
+        row.seconds = float(res.get("seconds", 0.0))
+        row.exec_seconds = float(res.get("exec_seconds", 0.0))
         rows.append(row)
-        if bar:
-            bar.update(1)
-    if bar:
-        bar.close()
     if students:
         kept = _read_csv(out / "grades.csv", exclude=set(students))
     else:
         rows += [
-            Row(
-                "",
-                mod.id,
-                None,
-                max_score,
-                "skipped",
-                f"could not attribute: {u.reason}",
-                str(u.path),
-            )
+            Row("", mod.id, None, max_score, "skipped", f"could not attribute: {u.reason}", u.label)
             for u in skipped
         ]
         kept = []
-    _write_csv(out / "grades.csv", kept + rows, grade_ids)
+    all_rows = kept + rows
+    _write_csv(out / "grades.csv", all_rows, grade_ids)
+    from .report import export_gradebook, summarize
+
+    summarize(out, mod.id, all_rows, grade_ids, points)
+    export_gradebook(course_dir, out / "nbgrader-export.csv")
     return GradeResult(mod.id, out, grade_ids, rows)
+
+
+def parse_size(value: str | int) -> int:
+    if isinstance(value, int):
+        return value
+    m = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?)i?B?\s*", str(value), re.I)
+    if not m:
+        raise CourseError(f"cannot read the size {value!r} (use e.g. 4G or 512M)")
+    return int(float(m.group(1)) * 1024 ** "BKMGT".index((m.group(2) or "B").upper()))
 
 
 def _read_csv(path: Path, exclude: set[str]) -> list[Row]:
@@ -242,7 +315,8 @@ def _read_csv(path: Path, exclude: set[str]) -> list[Row]:
             score = float(r["score"]) if r["score"] else None
             rows.append(
                 Row(r["student_id"], r["module"], score, float(r["max_score"]), r["status"],
-                    r["error"], r["file"], items)
+                    r["error"], r["file"], items, r.get("review", ""), r.get("notes", ""),
+                    float(r.get("seconds") or 0), float(r.get("exec_seconds") or 0))
             )  # fmt: skip
         return rows
 
@@ -256,6 +330,18 @@ def _write_csv(path: Path, rows: list[Row], grade_ids: list[str]) -> None:
             score = "" if r.score is None else f"{r.score:g}"
             items = [f"{r.items[g]:g}" if g in r.items else "" for g in grade_ids]
             writer.writerow(
-                [r.student_id, r.module, score, f"{r.max_score:g}", r.status, r.error, r.file]
+                [
+                    r.student_id,
+                    r.module,
+                    score,
+                    f"{r.max_score:g}",
+                    r.status,
+                    r.error,
+                    r.file,
+                    r.review,
+                    r.notes,
+                    f"{r.seconds:.1f}",
+                    f"{r.exec_seconds:.1f}",
+                ]
                 + items
             )

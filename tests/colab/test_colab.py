@@ -183,6 +183,10 @@ def test_turn_in_packages_the_notebook_without_outputs(
     assert all(c.get("outputs", []) == [] for c in saved["cells"])
     assert [c["source"] for c in saved["cells"]] == [c["source"] for c in nb["cells"]]
     assert capsys.readouterr().out.startswith("✓ ")
+    from course.grading.submissions import discover
+
+    found, skipped = discover(out.parent, "00_welcome")  # what the instructor's grader reads
+    assert [sub.student_id for sub in found] == ["ada"] and not skipped
 
 
 def test_turn_in_errors_are_one_line(course_home, tmp_path, monkeypatch) -> None:
