@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import data
 from .._errors import CheckError
+from . import _drift
 from ._expect import a_function, attempted, close, expect
 from ._registry import Question, exercise, question
 
@@ -52,33 +53,14 @@ def _label(ref: tuple[int, int], week: int) -> str:
 # --- drift recomputed with SciPy -------------------------------------------------------------
 
 
-def _normed_wasserstein(ref: Any, cur: Any) -> float:
-    import numpy as np
-    from scipy.stats import wasserstein_distance
-
-    ref, cur = np.asarray(ref, dtype=float), np.asarray(cur, dtype=float)
-    return float(wasserstein_distance(ref, cur) / max(float(np.std(ref)), 0.001))
-
-
-def _frequency_distance(ref: Any, cur: Any) -> float:
-    """Jensen-Shannon distance of the two frequency tables (categories of either window)."""
-    import numpy as np
-    from scipy.spatial.distance import jensenshannon
-
-    categories = sorted(set(ref.dropna()) | set(cur.dropna()))
-    p = np.array([(ref == c).sum() for c in categories], dtype=float) / len(ref)
-    q = np.array([(cur == c).sum() for c in categories], dtype=float) / len(cur)
-    return float(jensenshannon(p, q))
-
-
 def _preset_score(ref: Any, cur: Any, categorical: bool) -> float:
     """The preset's default method on references over 1000 rows: Wasserstein for numeric
     columns with more than 5 values, Jensen-Shannon for the rest."""
     import pandas as pd
 
     if not categorical and pd.concat([ref, cur]).nunique() > 5:
-        return _normed_wasserstein(ref, cur)
-    return _frequency_distance(ref, cur)
+        return _drift.normed_wasserstein(ref, cur)
+    return _drift.frequency_distance(ref, cur)
 
 
 def _drift_flags(ref: Any, cur: Any) -> tuple[set[str], set[str]]:
@@ -245,7 +227,7 @@ def scores(drift_scores: Any) -> str:
             if method == "ks":
                 truth = float(ks_2samp(ref[col], cur[col]).pvalue)
             elif method == "wasserstein":
-                truth = _normed_wasserstein(ref[col], cur[col])
+                truth = _drift.normed_wasserstein(ref[col], cur[col])
             else:
                 truth = None
             if truth is not None:
@@ -286,7 +268,7 @@ def prediction(prediction_drift: Any, model: Any) -> str:
     for ref_weeks, week in ((CALM_REF, 24), (CALM_REF, 19), ((10, 13), 22)):
         ref, cur = _weeks(*ref_weeks), _weeks(week)
         got = _number(fn(ref.copy(), cur.copy()), "prediction_drift")
-        truth = _normed_wasserstein(_probabilities(clf, ref), _probabilities(clf, cur))
+        truth = _drift.normed_wasserstein(_probabilities(clf, ref), _probabilities(clf, cur))
         expect(
             close(got, truth, 1e-6),
             f"on {_label(ref_weeks, week)} prediction_drift is {got:.4f}, not the normed "
@@ -382,7 +364,7 @@ def monitoring(monitor: Any, model: Any) -> str:
             )
             drift = _number(row["prediction_drift"], "prediction_drift")
             expect(
-                close(drift, _normed_wasserstein(ref_scores, _probabilities(clf, cur)), 1e-6),
+                close(drift, _drift.normed_wasserstein(ref_scores, _probabilities(clf, cur)), 1e-6),
                 f"on {where} prediction_drift is {drift:.4f}, not the normed Wasserstein distance "
                 "of the model's scores",
             )
@@ -420,7 +402,7 @@ def _monitoring_rows(clf: Any) -> list[Any]:
         sure, _ = _drift_flags(ref, cur)
         row = _row(
             drift_share=len(sure) / len(FEATURES),
-            prediction_drift=_normed_wasserstein(ref_scores, _probabilities(clf, cur)),
+            prediction_drift=_drift.normed_wasserstein(ref_scores, _probabilities(clf, cur)),
             roc_auc=_rank_auc(labelled[data.TARGET], _probabilities(clf, labelled)),
         )
         row["week"] = week

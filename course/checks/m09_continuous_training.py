@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import data
 from .._errors import CheckError, NotAttempted
-from . import _mlflow
+from . import _drift, _mlflow
 from ._expect import a_function, close, expect
 from ._registry import Question, exercise, question
 
@@ -176,24 +176,6 @@ def features(features_step: Any) -> str:
 # --- exercise 2: the drift trigger -----------------------------------------------------------
 
 
-def _normed_wasserstein(ref: Any, cur: Any) -> float:
-    import numpy as np
-    from scipy.stats import wasserstein_distance
-
-    ref, cur = np.asarray(ref, dtype=float), np.asarray(cur, dtype=float)
-    return float(wasserstein_distance(ref, cur) / max(float(np.std(ref)), 0.001))
-
-
-def _frequency_distance(ref: Any, cur: Any) -> float:
-    import numpy as np
-    from scipy.spatial.distance import jensenshannon
-
-    categories = sorted(set(ref.dropna()) | set(cur.dropna()))
-    p = np.array([(ref == c).sum() for c in categories], dtype=float) / len(ref)
-    q = np.array([(cur == c).sum() for c in categories], dtype=float) / len(cur)
-    return float(jensenshannon(p, q))
-
-
 def _flags(ref: Any, cur: Any) -> tuple[set[str], set[str]]:
     """(columns surely drifted, columns too close to the threshold to insist either way)."""
     import pandas as pd
@@ -201,7 +183,9 @@ def _flags(ref: Any, cur: Any) -> tuple[set[str], set[str]]:
     sure, border = set(), set()
     for col in FEATURES:
         numeric = col in NUMERIC and pd.concat([ref[col], cur[col]]).nunique() > 5
-        score = (_normed_wasserstein if numeric else _frequency_distance)(ref[col], cur[col])
+        score = (_drift.normed_wasserstein if numeric else _drift.frequency_distance)(
+            ref[col], cur[col]
+        )
         if abs(score - THRESHOLD) < BORDER:
             border.add(col)
         elif score >= THRESHOLD:
