@@ -340,11 +340,3 @@ def test_quiz(course_home, capsys, qid, right, wrong):
         course.quiz.check(qid, wrong)
     with pytest.raises(course.NotAttempted):
         course.quiz.check(qid, None)
-
-
-def test_every_exercise_has_three_hints(course_home):
-    from course.checks._registry import Exercise, items
-
-    exercises = [it for it in items("m05") if isinstance(it, Exercise)]
-    assert len(exercises) >= 5
-    assert all(len(ex.hints) == 3 for ex in exercises)
