@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .. import data
 from .._errors import CheckError, NotAttempted
-from . import _mlflow
+from . import _markdown, _mlflow
 from ._expect import a_function, attempted, close, expect
 from ._registry import Question, exercise, question
 
@@ -252,19 +251,6 @@ def rollback(rollback: Any, model_name: Any) -> str:
     return f"@champion is back on v{champion.version}; the forest stays, tagged with the reason"
 
 
-def _sections(markdown: str) -> dict[str, str]:
-    sections: dict[str, list[str]] = {}
-    current = None
-    for line in markdown.splitlines():
-        heading = re.match(r"^##\s+(.+?)\s*#*\s*$", line)
-        if heading:
-            current = heading.group(1).strip().lower()
-            sections[current] = []
-        elif current is not None:
-            sections[current].append(line)
-    return {k: "\n".join(v).strip() for k, v in sections.items()}
-
-
 @exercise(
     "m03.ex6",
     "A model card next to the champion",
@@ -293,7 +279,7 @@ def model_card(model_name: Any) -> str:
         )
     from mlflow.artifacts import load_text
 
-    sections = _sections(load_text(f"runs:/{champion.run_id}/model_card.md"))
+    sections = _markdown.sections(load_text(f"runs:/{champion.run_id}/model_card.md"))
     missing = [s for s in CARD_SECTIONS if s not in sections]
     expect(not missing, f"the card lacks section(s) {', '.join('## ' + s for s in missing)}")
     empty = [s for s in CARD_SECTIONS if not sections[s]]

@@ -19,7 +19,7 @@ from typing import Any
 
 from .. import data
 from .._errors import CheckError
-from . import _mlflow
+from . import _markdown, _mlflow
 from ._expect import a_function, attempted, close, expect
 from ._registry import Question, exercise, question
 
@@ -346,22 +346,9 @@ def flags(flag_slices: Any) -> str:
 # --- m10.ex4 model card --------------------------------------------------------------------
 
 
-def _sections(markdown: str) -> dict[str, str]:
-    found: dict[str, list[str]] = {}
-    current = None
-    for line in markdown.splitlines():
-        heading = re.match(r"^##\s+(.+?)\s*#*\s*$", line)
-        if heading:
-            current = heading.group(1).strip().lower()
-            found[current] = []
-        elif current is not None:
-            found[current].append(line)
-    return {k: "\n".join(v).strip() for k, v in found.items()}
-
-
 def _card_sections(card: Any, where: str) -> dict[str, str]:
     expect(isinstance(card, str), f"model_card should return a string, not {type(card).__name__}")
-    sections = _sections(card)
+    sections = _markdown.sections(card)
     missing = [s for s in CARD_SECTIONS if s not in sections]
     expect(not missing, f"{where} lacks section(s) {', '.join('## ' + s for s in missing)}")
     empty = [s for s in CARD_SECTIONS if not sections[s]]
