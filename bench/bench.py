@@ -1,7 +1,8 @@
 """`make bench`: the course's speed figures, printed (COURSE_DESIGN §9).
 
-import course · each solution notebook headless · course stack up until healthy (and where the
-time goes) · course grade on N copies of a solution vs plain `nbgrader autograde` on the same N.
+import course · each solution notebook headless · the learner's journey (every module in order
+in one state dir) · course stack up until healthy (and where the time goes) · course grade on N
+copies of a solution vs plain `nbgrader autograde` on the same N.
 """
 
 from __future__ import annotations
@@ -86,6 +87,23 @@ def bench_notebooks() -> None:
             f"notebook {path.stem:<24}{elapsed:7.1f} s (kernel start {boot:.1f}s; slowest: {slow})"
         )
     print(f"all solution notebooks           {total:7.1f} s")
+
+
+def bench_journey() -> None:
+    """Every solution notebook in course order in one embedded state dir, as a learner goes."""
+    sys.path.insert(0, str(REPO / "tests" / "journey"))
+    import _journey
+
+    with tempfile.TemporaryDirectory() as home:
+        total = 0.0
+        for path in _journey.SOLUTIONS:
+            run = _journey.run(path, Path(home) / "home", Path(home) / "workspace")
+            total += run.seconds
+            slow = ", ".join(f"cell {i} {s:.1f}s" for s, i in run.slowest)
+            state = "clean" if run.ok else f"{len(run.errors)} error(s): {run.errors[0][:80]}"
+            print(f"journey {run.module:<25}{run.seconds:7.1f} s ({state}; slowest: {slow})")
+        os.environ.pop("COURSE_HOME", None)
+    print(f"the whole journey, one state dir  {total:7.1f} s")
 
 
 def bench_stack() -> None:
@@ -237,7 +255,7 @@ def main() -> None:
         "--skip",
         nargs="*",
         default=[],
-        choices=["import", "notebooks", "stack", "grading", "grading-mix"],
+        choices=["import", "notebooks", "journey", "stack", "grading", "grading-mix"],
     )
     args = p.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
@@ -245,6 +263,8 @@ def main() -> None:
         bench_import()
     if "notebooks" not in args.skip:
         bench_notebooks()
+    if "journey" not in args.skip:
+        bench_journey()
     if "stack" not in args.skip:
         bench_stack()
     if "grading" not in args.skip:

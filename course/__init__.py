@@ -23,6 +23,7 @@ __all__ = [
     "progress",
     "quiet",
     "data",
+    "handoff",
     "quiz",
     "stack",
     "serve",
@@ -93,7 +94,7 @@ def turn_in(module_id: str, student_id: str | None = None, notebook: Any = None)
 
 
 def __getattr__(name: str) -> Any:  # lazy submodules keep `import course` fast
-    if name in ("data", "quiz", "stack", "checks"):
+    if name in ("data", "handoff", "quiz", "stack", "checks"):
         return import_module(f".{name}", __name__)
     if name == "Stack":
         return import_module(".stack", __name__).Stack

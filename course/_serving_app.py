@@ -3,14 +3,17 @@
 `mlflow models serve` loads a model once and never looks at the registry again; a rollback then
 needs a restart. This small FastAPI app serves ``models:/<name>@<alias>``, re-resolves the alias
 on ``POST /reload`` and says which version answers (``GET /version``), so a learner can watch a
-rollback take effect. Run it with ``python -m course._serving_app MODEL_URI --port N``; the
-notebook side is ``course.serve``.
+rollback take effect. With ``--log-dir`` it writes every request and its predictions to the
+inference log (``course._inference_log``) that monitoring and retraining read. Run it with
+``python -m course._serving_app MODEL_URI --port N``; the notebook side is ``course.serve``.
 """
 
 import argparse
+import contextlib
 import re
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -47,6 +50,45 @@ class _Model:
         return {"model_uri": self.uri, "name": self.name, "version": self.version}
 
 
+class _LogWriter:
+    """Buffers answered requests and writes them in the background, off the request's path:
+    a parquet write per request would add milliseconds to every latency users measure."""
+
+    def __init__(self, folder: Path | None) -> None:
+        self.folder, self.pending, self.lock = folder, [], threading.Lock()
+        self.errors = 0
+        self.stopped = threading.Event()
+        if folder is not None:
+            threading.Thread(target=self._loop, daemon=True).start()
+
+    def add(self, frame: Any, predictions: Any, name: Any, version: Any) -> None:
+        if self.folder is not None:
+            with self.lock:
+                self.pending.append((frame, predictions, name, version))
+
+    def _loop(self) -> None:
+        while not self.stopped.wait(0.5):
+            self.flush()
+
+    def flush(self) -> None:
+        import pandas as pd
+
+        from . import _inference_log
+
+        with self.lock:
+            batch, self.pending = self.pending, []
+        groups: dict[tuple[str, str], list[Any]] = {}
+        for frame, predictions, name, version in batch:
+            groups.setdefault((str(name), str(version)), []).append((frame, predictions))
+        for (name, version), items in groups.items():
+            try:
+                frames = pd.concat([f for f, _ in items], ignore_index=True)
+                scores = [p for _, ps in items for p in ps]
+                _inference_log.append(self.folder, frames, scores, name, version)
+            except Exception:  # logging must never take the server down: count it instead
+                self.errors += 1
+
+
 def _frame(body: Any) -> Any:
     import pandas as pd
 
@@ -70,8 +112,16 @@ def _as_list(predictions: Any) -> list:
     return list(predictions)
 
 
-def create_app(model_uri: str) -> FastAPI:
-    app = FastAPI(title="ShopFlow model server", docs_url=None, redoc_url=None)
+def create_app(model_uri: str, log_dir: Path | None = None) -> FastAPI:
+    writer = _LogWriter(log_dir)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> Any:
+        yield
+        writer.stopped.set()
+        writer.flush()  # a graceful stop (SIGTERM) keeps every answered request
+
+    app = FastAPI(title="ShopFlow model server", docs_url=None, redoc_url=None, lifespan=lifespan)
     model = _Model(model_uri)
     counts = {"requests": 0, "rows": 0, "errors": 0}
     durations: list[float] = []
@@ -96,7 +146,7 @@ def create_app(model_uri: str) -> FastAPI:
         try:
             frame = _frame(await request.json())
             with model.lock:
-                pyfunc = model.pyfunc
+                pyfunc, name, served = model.pyfunc, model.name, model.version
             predictions = _as_list(pyfunc.predict(frame))
         except Exception as exc:  # a bad payload or a model error: say which, never a 500 page
             counts["errors"] += 1
@@ -104,6 +154,7 @@ def create_app(model_uri: str) -> FastAPI:
             return JSONResponse({"error_code": "BAD_REQUEST", "message": message}, 400)
         counts["rows"] += len(frame)
         durations.append(time.perf_counter() - began)
+        writer.add(frame, predictions, name, served)
         return {"predictions": predictions}
 
     @app.get("/metrics")
@@ -123,6 +174,10 @@ def create_app(model_uri: str) -> FastAPI:
             value = ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0.0
             lines.append(f'serving_latency_seconds{{quantile="{q}"}} {value:.6f}')
         lines.append(f'serving_model_version{{name="{model.name}"}} {model.version or 0}')
+        lines += [
+            "# TYPE serving_log_errors_total counter",
+            f"serving_log_errors_total {writer.errors}",
+        ]
         return PlainTextResponse("\n".join(lines) + "\n")
 
     return app
@@ -132,13 +187,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("model_uri")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--log-dir", type=Path, help="write every request to this inference log")
     args = parser.parse_args()
     from ._quiet import silence_libraries
 
     silence_libraries()
     import uvicorn
 
-    uvicorn.run(create_app(args.model_uri), host="127.0.0.1", port=args.port, log_level="warning")
+    app = create_app(args.model_uri, args.log_dir)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 
 if __name__ == "__main__":

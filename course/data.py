@@ -32,6 +32,8 @@ __all__ = [
     "START",
     "HOLIDAY_WEEKS",
     "HOLIDAY_DRIFTED_FEATURES",
+    "LABEL_HORIZON_WEEKS",
+    "EMBARGO_WEEKS",
     "FEATURES",
     "NUMERIC_FEATURES",
     "CATEGORICAL_FEATURES",
@@ -52,6 +54,16 @@ START = "2025-06-02"  # a Monday; week w covers START + 7w .. START + 7w + 6 day
 HOLIDAY_WEEKS: tuple[int, ...] = (22, 23, 24, 25)  # late November to December
 # Ground truth of the holiday scenario: the features whose distribution shifts in HOLIDAY_WEEKS.
 HOLIDAY_DRIFTED_FEATURES: tuple[str, ...] = ("device", "sessions_7d", "page_views_7d", "aov_30d")
+# A snapshot's label is a purchase in the weeks after it: the calm week just before the holiday
+# carries a holiday label (base rate about 0.24 against 0.12). The calm split leaves such weeks
+# out, an embargo on the label horizon, so that validation measures calm weeks only.
+LABEL_HORIZON_WEEKS = 1
+EMBARGO_WEEKS: tuple[int, ...] = tuple(
+    sorted(
+        {w - k for w in HOLIDAY_WEEKS for k in range(1, LABEL_HORIZON_WEEKS + 1)}
+        - set(HOLIDAY_WEEKS)
+    )
+)
 
 NUMERIC_FEATURES: tuple[str, ...] = (
     "sessions_7d",
@@ -207,12 +219,13 @@ def split(
     """Time-based train/valid split of the calm weeks: the last ``valid_weeks`` weeks validate.
 
     The split is by time, not at random: a customer's snapshots of the same weeks are strongly
-    alike, so a random split lets the model see the validation period while training.
-    ``holiday=True`` keeps the holiday weeks (modules that study drift want them).
+    alike, so a random split lets the model see the validation period while training. The calm
+    weeks exclude the holiday and the embargo before it (``EMBARGO_WEEKS``: weeks whose label
+    falls in the holiday). ``holiday=True`` keeps both (modules that study drift want them).
     """
     frame = activity() if frame is None else frame
     if not holiday:
-        frame = frame[~frame["week"].isin(HOLIDAY_WEEKS)]
+        frame = frame[~frame["week"].isin(HOLIDAY_WEEKS + EMBARGO_WEEKS)]
     last = int(frame["week"].max())
     cut = last - valid_weeks + 1
     train = frame[frame["week"] < cut].reset_index(drop=True)

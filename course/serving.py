@@ -108,11 +108,14 @@ def _health(url: str) -> bool:
         return False
 
 
-def serve(model_uri: str, port: int | None = None, timeout: float = 90.0) -> Server:
+def serve(
+    model_uri: str, port: int | None = None, timeout: float = 90.0, log_requests: bool = True
+) -> Server:
     """Serve ``model_uri`` (e.g. ``models:/shopflow-conversion@champion``) on 127.0.0.1.
 
     Returns once ``/health`` answers. The server speaks MLflow's scoring protocol
-    (``POST /invocations``) and adds ``/version``, ``/reload`` and ``/metrics``.
+    (``POST /invocations``) and adds ``/version``, ``/reload`` and ``/metrics``. Every request
+    it answers goes to the state dir's inference log (``log_requests=False`` turns that off).
     """
     import mlflow
 
@@ -130,6 +133,10 @@ def serve(model_uri: str, port: int | None = None, timeout: float = 90.0) -> Ser
     log = run_dir / f"serve-{port}.log"
     env = {**os.environ, **OFFLINE_ENV, "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri()}
     cmd = [sys.executable, "-m", "course._serving_app", model_uri, "--port", str(port)]
+    if log_requests:
+        from . import _inference_log
+
+        cmd += ["--log-dir", str(_inference_log.directory(home))]
     with log.open("w") as out:
         proc = subprocess.Popen(
             cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True

@@ -23,7 +23,9 @@ def _frames(result: Any, name: str) -> tuple[Any, Any]:
 
 def _calm() -> Any:
     frame = data.activity()
-    return frame[~frame["week"].isin(data.HOLIDAY_WEEKS)].reset_index(drop=True)
+    return frame[~frame["week"].isin(data.HOLIDAY_WEEKS + data.EMBARGO_WEEKS)].reset_index(
+        drop=True
+    )
 
 
 @exercise(

@@ -226,8 +226,8 @@ def _verdict(result: Any) -> dict[str, Any]:
     "A gate against the champion",
     hints=(
         "Load the champion by alias and the candidate by version number, from `model_name`.",
-        "`mlflow.sklearn.load_model(f'models:/{model_name}@champion')` and "
-        "`f'models:/{model_name}/{candidate_version}'`; score `holdout` with each.",
+        "`handoff.estimator(f'models:/{model_name}@champion')` and "
+        "`f'models:/{model_name}/{candidate_version}'`; score `holdout[FEATURES]` with each.",
         "Return `{'candidate': auc_c, 'champion': auc_p, 'passed': bool(auc_c > auc_p + margin)}`.",
     ),
 )
@@ -308,13 +308,17 @@ def promote(promote: Any, model_name: Any, candidate_version: Any) -> str:
         )
     champion = _mlflow.alias_version(name, "champion")
     candidate = _mlflow.model_version(name, candidate_version, "candidate_version")
-    if str(champion.version) != str(candidate.version):
-        raise CheckError(
-            f"in {name!r} @champion is v{champion.version}, not the candidate "
-            f"v{candidate.version}: run the gate and promote it"
-        )
-    expect(candidate.tags.get("gate") == "passed", "the candidate has no gate=passed tag")
-    return f"@champion moved to v{candidate.version} after a passing gate, with the reasons"
+    verdict = candidate.tags.get("gate")
+    expect(
+        verdict in ("passed", "failed"),
+        f"candidate v{candidate.version} has no gate verdict: run the gate and promote it",
+    )
+    moved = str(champion.version) == str(candidate.version)
+    if verdict == "passed":
+        expect(moved, f"v{candidate.version} passed the gate but @champion is v{champion.version}")
+        return f"@champion moved to v{candidate.version} after a passing gate, with the reasons"
+    expect(not moved, f"v{candidate.version} failed the gate but is @champion: move it back")
+    return f"v{candidate.version} failed the gate and @champion stays v{champion.version}, with the reasons"
 
 
 # --- exercise 4: the workflow --------------------------------------------------------------

@@ -40,17 +40,14 @@ def _scores(predictions: Any, n: int, who: str) -> Any:
     return values
 
 
-def _reference(frame: Any) -> Any:
-    """The scaffold's model, refitted here: logistic regression on the numeric features."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    train, _ = data.split()
-    cols = list(data.NUMERIC_FEATURES)
-    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-    model.fit(train[cols], train[data.TARGET])
-    return model.predict_proba(frame[cols])[:, 1]
+def _inner_scores(model: Any, frame: Any) -> Any:
+    """What the scikit-learn model inside the pyfunc says about clean rows."""
+    inner = getattr(model.unwrap_python_model(), "model", None)
+    expect(
+        hasattr(inner, "predict_proba"),
+        "ConversionModel should keep the scikit-learn model in `self.model`, as the scaffold does",
+    )
+    return inner.predict_proba(frame[list(data.NUMERIC_FEATURES)])[:, 1]
 
 
 @exercise(
@@ -91,8 +88,8 @@ def pyfunc(model_name: Any, version: Any) -> str:
         "the pyfunc returns labels (0/1): return predict_proba(...)[:, 1]",
     )
     expect(
-        np.allclose(clean, _reference(valid), atol=1e-6),
-        "on clean rows the pyfunc's scores differ from the logistic regression inside it",
+        np.allclose(clean, _inner_scores(model, valid), atol=1e-6),
+        "on clean rows the pyfunc's scores differ from the model inside it",
     )
     incident = data.quality_incident(valid)
     try:
@@ -374,9 +371,9 @@ question(
     Question(
         "m06.q4",
         "number",
-        "9ecc8b7dd5912934522a",
-        "Versions at the end",
+        "f10e2eccdf5af772e633",
+        "Versions one run adds",
         tolerance=0.5,
-        hint="count: the plain model, your pyfunc, the bad retrain",
+        hint="count the register calls: your pyfunc, the bad retrain",
     )
 )  # fmt: skip)

@@ -366,6 +366,32 @@ def _scratch_run() -> Iterator[Any]:
         _mlflow.client().delete_run(run.info.run_id)
 
 
+@contextlib.contextmanager
+def _scratch_versions(count: int) -> Iterator[str]:
+    """A throw-away registered model with ``count`` versions and @champion -> v1. The versions
+    come from a model logged in a deleted run: a tracking server refuses local folders."""
+    import mlflow
+
+    from ..stack import pip_requirements
+
+    with _scratch_run():
+        info = mlflow.sklearn.log_model(
+            _gate_models()[0], name="model", pip_requirements=pip_requirements()
+        )
+    try:
+        with _mlflow.scratch_model([info.model_uri] * count, {"champion": 1}) as name:
+            yield name
+    finally:
+        _delete_logged_model(info.model_id)
+
+
+def _delete_logged_model(model_id: str) -> None:
+    from mlflow.exceptions import MlflowException
+
+    with contextlib.suppress(MlflowException, AttributeError):
+        _mlflow.client().delete_logged_model(model_id)
+
+
 def _delete_model(name: str) -> None:
     from mlflow.exceptions import MlflowException
 
@@ -464,11 +490,8 @@ def _reason(result: dict[str, Any], case: str) -> str:
     ),
 )
 def decide(decide_step: Any) -> str:
-    import tempfile
-
     fn = a_function(decide_step, "decide_step")
     client = _mlflow.client()
-    name = f"course-check-{uuid.uuid4().hex[:8]}"
     calm = {"share": 0.23, "drifted": False, "features": ["tenure_days"]}
     holiday = {"share": 0.71, "drifted": True, "features": ["device", "aov_30d"]}
     failed = {"tests_passed": True, "challenger_log_loss": 0.4321, "champion_log_loss": 0.4298,
@@ -489,51 +512,40 @@ def decide(decide_step: Any) -> str:
     def champion() -> str:
         return str(client.get_registered_model(name).aliases.get("champion"))
 
-    with tempfile.TemporaryDirectory() as folder:
-        client.create_registered_model(name)
-        try:
-            for _ in range(2):
-                client.create_model_version(name, source=folder)
-            client.set_registered_model_alias(name, "champion", "1")
-            quiet = call(None, calm, None, case="no drift")
-            expect(
-                quiet["decision"] == "keep" and champion() == "1", "a week without drift promoted"
-            )
-            reason_quiet = _reason(quiet, "no drift")
-            expect(
-                "0.23" in reason_quiet or "23" in reason_quiet,
-                "without drift the reason should give the drift share",
-            )
-            worse = call("2", holiday, failed, case="a failed gate")
-            expect(
-                worse["decision"] == "keep" and champion() == "1", "a failed gate moved @champion"
-            )
-            reason_worse = _reason(worse, "a failed gate")
-            expect(
-                "0.43" in reason_worse,
-                "when the gate fails the reason should give both log losses",
-            )
-            sick = call("2", holiday, broken, case="failed tests")
-            expect(sick["decision"] == "keep" and champion() == "1", "failed tests moved @champion")
-            _reason(sick, "failed tests")
-            expect(
-                "promoted_from" not in client.get_model_version(name, "2").tags,
-                "a kept challenger got a promoted_from tag",
-            )
-            won = call("2", holiday, passed, case="a passing gate")
-            expect(won["decision"] == "promote", "drift and a passing gate did not promote")
-            expect(champion() == "2", "the decision is promote but @champion did not move")
-            expect(
-                client.get_model_version(name, "2").tags.get("promoted_from") == "1",
-                "promoted_from should name the version that was champion before",
-            )
-            reason_won = _reason(won, "a passing gate")
-            expect(
-                len({reason_quiet, reason_worse, reason_won}) == 3,
-                "the three cases give the same reason: say which one happened",
-            )
-        finally:
-            client.delete_registered_model(name)
+    with _scratch_versions(2) as name:
+        quiet = call(None, calm, None, case="no drift")
+        expect(quiet["decision"] == "keep" and champion() == "1", "a week without drift promoted")
+        reason_quiet = _reason(quiet, "no drift")
+        expect(
+            "0.23" in reason_quiet or "23" in reason_quiet,
+            "without drift the reason should give the drift share",
+        )
+        worse = call("2", holiday, failed, case="a failed gate")
+        expect(worse["decision"] == "keep" and champion() == "1", "a failed gate moved @champion")
+        reason_worse = _reason(worse, "a failed gate")
+        expect(
+            "0.43" in reason_worse,
+            "when the gate fails the reason should give both log losses",
+        )
+        sick = call("2", holiday, broken, case="failed tests")
+        expect(sick["decision"] == "keep" and champion() == "1", "failed tests moved @champion")
+        _reason(sick, "failed tests")
+        expect(
+            "promoted_from" not in client.get_model_version(name, "2").tags,
+            "a kept challenger got a promoted_from tag",
+        )
+        won = call("2", holiday, passed, case="a passing gate")
+        expect(won["decision"] == "promote", "drift and a passing gate did not promote")
+        expect(champion() == "2", "the decision is promote but @champion did not move")
+        expect(
+            client.get_model_version(name, "2").tags.get("promoted_from") == "1",
+            "promoted_from should name the version that was champion before",
+        )
+        reason_won = _reason(won, "a passing gate")
+        expect(
+            len({reason_quiet, reason_worse, reason_won}) == 3,
+            "the three cases give the same reason: say which one happened",
+        )
     return (
         "no drift and failed gates keep, drift with a passing gate promotes, each with its reason"
     )

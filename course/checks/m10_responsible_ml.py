@@ -42,9 +42,9 @@ def _valid() -> Any:
 
 @lru_cache(maxsize=4)
 def _load(source: str) -> Any:
-    import mlflow
+    from ..handoff import estimator
 
-    return mlflow.sklearn.load_model(source)
+    return estimator(source)
 
 
 def _champion(model_name: Any) -> Any:
@@ -707,8 +707,8 @@ question(
              ("a", "b", "c"))
 )  # fmt: skip
 question(
-    Question("m10.q2", "text", "c2bcb70a27599910fe31", "The slice your rule flagged",
-             hint="print `flagged` after exercise 3; answer with the slice's name as it appears")
+    Question("m10.q2", "choice", "41f32d27437356871946", "Why a minimum slice size",
+             ("a", "b", "c"))
 )  # fmt: skip
 question(
     Question(

@@ -30,9 +30,11 @@ from course import data
 
 
 def calm_weeks() -> pd.DataFrame:
-    """The notebook's `calm`: every week but the holidays, with a fresh index."""
+    """The notebook's `calm`: every week but the holidays and the embargo, with a fresh index."""
     frame = data.activity()
-    return frame[~frame["week"].isin(data.HOLIDAY_WEEKS)].reset_index(drop=True)
+    return frame[~frame["week"].isin(data.HOLIDAY_WEEKS + data.EMBARGO_WEEKS)].reset_index(
+        drop=True
+    )
 
 
 # --- m01.ex1 a time-based split ----------------------------------------------------------

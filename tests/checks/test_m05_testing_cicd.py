@@ -146,8 +146,9 @@ def registry(embedded):
 
 
 def auc(uri: str, holdout) -> float:
-    model = mlflow.sklearn.load_model(uri)
-    return roc_auc_score(holdout[data.TARGET], model.predict_proba(holdout)[:, 1])
+    model = course.handoff.estimator(uri)
+    scores = model.predict_proba(holdout[list(data.NUMERIC_FEATURES)])[:, 1]
+    return roc_auc_score(holdout[data.TARGET], scores)
 
 
 def gate(model_name, candidate_version, holdout, margin):
@@ -257,7 +258,35 @@ def test_ex5_wrong_functions(registry):
 def test_ex5_function_right_but_candidate_not_promoted(registry):
     _, cand = registry
     args = {"model_name": MODEL, "candidate_version": cand.version}
-    assert_wrong("m05.ex5", "not the candidate", promote=promote, **args)
+    assert_wrong("m05.ex5", "has no gate verdict", promote=promote, **args)
+    client = MlflowClient()
+    client.set_model_version_tag(MODEL, cand.version, "gate", "passed")
+    assert_wrong("m05.ex5", "passed the gate but @champion", promote=promote, **args)
+    client.set_model_version_tag(MODEL, cand.version, "gate", "failed")
+    client.set_registered_model_alias(MODEL, "champion", cand.version)
+    assert_wrong("m05.ex5", "failed the gate but is @champion", promote=promote, **args)
+
+
+@pytest.fixture
+def journey_registry(embedded):
+    """A learner's registry after module 3: @champion is a plain logistic regression on the
+    numeric columns, as good as the candidate; then the notebook's prototype and candidate."""
+    stack = embedded("m05")
+    champion = course.handoff.champion(stack)
+    register(stack, ["sessions_7d", "page_views_7d", "cart_adds_7d"], "prototype")
+    return champion, register(stack, list(data.NUMERIC_FEATURES), "logreg-all")
+
+
+def test_gate_keeps_a_champion_that_is_as_good(journey_registry, capsys):
+    champion, cand = journey_registry
+    result = gate(MODEL, cand.version, data.split()[1], 0.002)
+    assert abs(result["candidate"] - result["champion"]) < 0.002 and not result["passed"]
+    course.check("m05.ex3", gate=gate, model_name=MODEL, candidate_version=cand.version)
+    promote(MODEL, cand.version, result)
+    capsys.readouterr()
+    course.check("m05.ex5", promote=promote, model_name=MODEL, candidate_version=cand.version)
+    assert "failed the gate and @champion stays" in capsys.readouterr().out
+    assert MlflowClient().get_model_version_by_alias(MODEL, "champion").version == champion.version
 
 
 def test_ex5_not_attempted(course_home, registry):

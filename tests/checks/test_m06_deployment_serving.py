@@ -351,7 +351,7 @@ def test_quiz(course_home, capsys):
         ("m06.q1", "b", "a"),
         ("m06.q2", "b", "c"),
         ("m06.q3", "b", "a"),
-        ("m06.q4", 3, 2),
+        ("m06.q4", 2, 3),
     ):
         course.quiz.check(qid, right)
         assert_one_tick(capsys, qid)
@@ -359,3 +359,44 @@ def test_quiz(course_home, capsys):
             course.quiz.check(qid, wrong)
         with pytest.raises(course.NotAttempted):
             course.quiz.check(qid, None)
+
+
+# --- the inference log: what module 7 monitors and module 9 retrains from --------------------
+
+
+def _logged_weeks(home) -> set:
+    from course import _inference_log
+
+    log = _inference_log.read(home)
+    return set(log["week"].dropna().astype(int)) if "week" in log else set()
+
+
+def test_the_server_logs_the_traffic_it_answers(shop, capsys):
+    from course import _inference_log, handoff
+
+    version = str(shop.server.version())
+    assert handoff.replay(shop.server.url, [24]) == (data.activity()["week"] == 24).sum()
+    predict_rest(shop.server.url, shop.valid.head(3))  # an ad-hoc call without keys
+    deadline = time.monotonic() + 10  # the server writes its log every half second
+    while time.monotonic() < deadline and not _logged_weeks(shop.stack.home) >= {24}:
+        time.sleep(0.2)
+    capsys.readouterr()
+    log = handoff.traffic(shop.stack, [24])
+    assert "no traffic" not in capsys.readouterr().out, "the server's log was not used"
+    assert set(log["model_version"]) == {version}
+    rows = data.activity()
+    rows = rows[rows["week"] == 24].sort_values("customer_id")
+    served = mlflow.pyfunc.load_model(f"models:/{MODEL}/{version}").predict(rows)
+    assert np.allclose(log["prediction"], np.asarray(served))
+    raw = _inference_log.read(shop.stack.home)
+    assert raw["customer_id"].isna().sum() >= 3  # the ad-hoc call is logged too, without keys
+
+
+def test_a_stopped_server_has_written_every_request(shop):
+    from course import _inference_log
+
+    before = len(_inference_log.read(shop.stack.home))
+    server = course.serve(f"models:/{MODEL}@champion")
+    predict_rest(server.url, shop.valid.head(7))
+    server.stop()
+    assert len(_inference_log.read(shop.stack.home)) == before + 7
