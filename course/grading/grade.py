@@ -12,15 +12,20 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import re
 import shutil
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import _catalog
 from .._errors import CourseError
 from . import _nbgrader
+from ._files import Refused, read_bounded, safe_text, write_text
+from .sandbox import Limits
 from .submissions import Submission, discover
 
 BASE_COLUMNS = [
@@ -35,7 +40,9 @@ BASE_COLUMNS = [
     "notes",
     "seconds",
     "exec_seconds",
+    "sandboxed",
 ]
+_MAX_NOTEBOOK = 64 * 1024**2  # a submission larger than this is an error row, not read
 
 
 @dataclass
@@ -52,6 +59,7 @@ class Row:
     notes: str = ""
     seconds: float = 0.0
     exec_seconds: float = 0.0
+    sandboxed: str = ""  # "yes" | "no" | "" (not run)
 
 
 @dataclass
@@ -77,7 +85,7 @@ class GradeResult:
             f"feedback: {self.out / 'feedback'}",
         ]
         lines += [f"  ! {r.student_id or r.file}: {r.error}" for r in errors]
-        return "\n".join(lines)
+        return safe_text("\n".join(lines))
 
 
 def _grade_cells(source: Path) -> tuple[list[str], dict[str, float]]:
@@ -117,24 +125,24 @@ def _client(scheduler: str | None, workers: int):
     return Client(cluster), cluster
 
 
-def _save(course_dir: Path, out: Path, slug: str, sub: Submission, res: dict) -> None:
+def _save(course_dir: Path, out: Path, slug: str, sub: Submission, res: dict,
+          content: str) -> None:  # fmt: skip
     """Files and gradebook rows of one result, written by this (the only) process."""
     sid = sub.student_id
     (out / "logs").mkdir(parents=True, exist_ok=True)
-    (out / "logs" / f"{sid}.log").write_text(
+    write_text(
+        out / "logs" / f"{sid}.log",
         "\n".join([f"status: {res['status']} {res['error']}", *res.get("notes", []),
                    *res.get("review", []), "--- kernel output ---", res.get("log", "")]),
-        encoding="utf-8",
     )  # fmt: skip
     if res["status"] != "graded":
         return
     (out / "feedback").mkdir(exist_ok=True)
-    (out / "feedback" / f"{sid}.html").write_text(res["feedback"], encoding="utf-8")
-    for kind, text in (("submitted", sub.path.read_bytes().decode("utf-8", "replace")),
-                       ("autograded", res["executed"])):  # fmt: skip
+    write_text(out / "feedback" / f"{sid}.html", res["feedback"])
+    for kind, text in (("submitted", content), ("autograded", res["executed"])):
         nb_path = course_dir / kind / sid / slug / f"{slug}.ipynb"
         nb_path.parent.mkdir(parents=True, exist_ok=True)
-        nb_path.write_text(text, encoding="utf-8")
+        write_text(nb_path, text)
     import warnings
 
     from nbgrader.api import Gradebook, MissingEntry
@@ -168,6 +176,8 @@ def grade(
     workers: int | None = None,
     scheduler: str | None = None,
     sandbox: bool = True,
+    trust_unverifiable: bool = True,
+    disk: str | int | None = None,
 ) -> GradeResult:
     """Autograde every submission of one module; never stops at a bad one."""
     mod = _catalog.get(module)
@@ -177,12 +187,27 @@ def grade(
         raise CourseError(f"{mod.id} has no notebook yet ({source.relative_to(repo)} is missing)")
     out = Path(out).absolute()
     subs, skipped = discover(Path(submissions), mod.slug, unpack=out / "unpacked")
+    if not subs and not students:
+        raise CourseError(f"no notebooks found in {submissions} (nothing to grade)")
     if students:
         wanted = set(students)
         unknown = wanted - {s.student_id for s in subs}
         if unknown:
             raise CourseError(f"no submission for student(s) {', '.join(sorted(unknown))}")
         subs = [s for s in subs if s.student_id in wanted]
+    if sandbox:
+        from .sandbox import probe
+
+        reason = probe()
+        if reason:
+            raise CourseError(
+                f"cannot sandbox student code here: {reason}; install bubblewrap "
+                "(make system-deps), or pass --no-sandbox to grade unsandboxed"
+            )
+    else:
+        from .sandbox import warn_unsandboxed
+
+        warn_unsandboxed("--no-sandbox was given")
     course_dir = out / "nbgrader"
     if not students:  # a full run starts over; --student keeps the others' results
         for d in ("nbgrader", "feedback", "logs"):
@@ -195,74 +220,30 @@ def grade(
         api = _nbgrader.api(course_dir)
         _nbgrader.generate(api, mod.slug)
 
-    limits = {}
+    limits: dict[str, float | int] = {}
     if cell_timeout:
         limits["cell_timeout"] = float(cell_timeout)
     if notebook_timeout:
         limits["notebook_timeout"] = float(notebook_timeout)
     if memory:
         limits["memory"] = parse_size(memory)
-    if sandbox:
-        from .sandbox import probe, warn_unsandboxed
-
-        reason = probe()
-        if reason:
-            warn_unsandboxed(reason)
-    else:
-        from .sandbox import warn_unsandboxed
-
-        warn_unsandboxed("--no-sandbox was given")
+    if disk:
+        limits["disk"] = parse_size(disk)
     release = repo / "modules" / mod.slug / f"{mod.slug}.ipynb"
     src_nb = json.loads(source.read_text(encoding="utf-8"))
     rel_nb = json.loads(release.read_text(encoding="utf-8")) if release.exists() else src_nb
-    jobs = []
+    jobs, contents = [], {}
     for sub in subs:
-        try:
-            content = sub.path.read_bytes().decode("utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            content = f"<unreadable: {type(exc).__name__}>"
+        content = _read_submission(sub.path)
+        contents[sub.student_id] = content
         jobs.append({"student_id": sub.student_id, "module": mod.id, "content": content,
-                     "source": src_nb, "release": rel_nb, "limits": limits, "sandbox": sandbox})  # fmt: skip
+                     "source": src_nb, "release": rel_nb, "limits": limits, "sandbox": sandbox,
+                     "trust_unverifiable": trust_unverifiable})  # fmt: skip
 
+    results = _run_batch(jobs, subs, mod.id, workers, scheduler, progress, Limits(**limits),
+                         lambda sub, res: _save(course_dir, out, mod.slug, sub, res,
+                                                contents[sub.student_id]))  # fmt: skip
     rows: list[Row] = []
-    results: dict[str, dict] = {}
-    if jobs:
-        from .worker import grade_submission
-
-        workers = workers or os.cpu_count() or 1
-        client, cluster = _client(scheduler, min(workers, len(jobs)))
-        bar = None
-        try:
-            from dask.distributed import as_completed
-
-            futures = client.map(
-                grade_submission,
-                jobs,
-                pure=False,
-                key=[f"grade-{j['student_id']}-{i}" for i, j in enumerate(jobs)],
-            )
-            if progress:
-                from tqdm.auto import tqdm
-
-                bar = tqdm(total=len(jobs), desc=f"grading {mod.id}", unit="nb", disable=None)
-            by_key = {f.key: sub for f, sub in zip(futures, subs, strict=True)}
-            for fut in as_completed(futures):
-                sub = by_key[fut.key]
-                try:
-                    res = fut.result()
-                except Exception as exc:  # a worker lost, a scheduler gone: still a row
-                    res = {"student_id": sub.student_id, "status": "error", "items": {},
-                           "error": f"worker failed: {type(exc).__name__}: {_last_line(str(exc))}"}  # fmt: skip
-                results[sub.student_id] = res
-                _save(course_dir, out, mod.slug, sub, res)
-                if bar:
-                    bar.update(1)
-        finally:
-            if bar:
-                bar.close()
-            client.close()
-            if cluster is not None:
-                cluster.close()
     for sub in subs:
         res = results[sub.student_id]
         row = Row(
@@ -272,9 +253,11 @@ def grade(
             row.score = float(res["score"])
             row.items = {g: float(v["score"]) for g, v in res["items"].items()}
         row.review = "; ".join(res.get("review", []))
-        row.notes = "; ".join(res.get("notes", []))
+        row.notes = "; ".join([*sub.notes, *res.get("notes", [])])
         row.seconds = float(res.get("seconds", 0.0))
         row.exec_seconds = float(res.get("exec_seconds", 0.0))
+        if res.get("exec_seconds") or res["status"] == "graded":
+            row.sandboxed = "yes" if res.get("sandboxed") else "no"
         rows.append(row)
     if students:
         kept = _read_csv(out / "grades.csv", exclude=set(students))
@@ -293,6 +276,84 @@ def grade(
     return GradeResult(mod.id, out, grade_ids, rows)
 
 
+def _read_submission(path: Path) -> str:
+    """The submission's text; never follows a link, never reads past the size cap."""
+    try:
+        data = read_bounded(path, _MAX_NOTEBOOK + 1)
+    except (Refused, OSError) as exc:
+        return f"<unreadable: {exc}>"
+    if len(data) > _MAX_NOTEBOOK:
+        return f"<unreadable: larger than {_MAX_NOTEBOOK} bytes>"
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"<unreadable: {type(exc).__name__}>"
+
+
+def _error_result(sid: str, why: str) -> dict:
+    return {"student_id": sid, "status": "error", "items": {}, "error": why}
+
+
+def _run_batch(jobs: list[dict], subs: list[Submission], module: str, workers: int | None,
+               scheduler: str | None, progress: bool, limits: Limits,
+               save: Callable[[Submission, dict], None]) -> dict[str, dict]:  # fmt: skip
+    """Every job graded on Dask; a result per student, an error one for any lost or late."""
+    from .worker import grade_submission
+
+    workers = workers or os.cpu_count() or 1
+    client, cluster = _client(scheduler, min(workers, len(jobs)))
+    results: dict[str, dict] = {}
+    # A hard limit for the batch: every submission's own limits, run `workers` at a time.
+    per_job = limits.notebook_timeout + limits.post_timeout + 300
+    deadline = time.monotonic() + per_job * math.ceil(len(jobs) / max(1, workers))
+    bar = None
+    try:
+        from dask.distributed import wait
+
+        futures = client.map(
+            grade_submission,
+            jobs,
+            pure=False,
+            key=[f"grade-{j['student_id']}-{i}" for i, j in enumerate(jobs)],
+        )
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=len(jobs), desc=f"grading {module}", unit="nb", disable=None)
+        pending = dict(zip(futures, subs, strict=True))
+        while pending:
+            left = deadline - time.monotonic()
+            done, _ = wait(list(pending), timeout=max(1.0, left), return_when="FIRST_COMPLETED")
+            if not done and left <= 0:
+                for fut, sub in pending.items():
+                    fut.cancel()
+                    results[sub.student_id] = _error_result(
+                        sub.student_id, "grading did not finish within the batch's time limit"
+                    )
+                    save(sub, results[sub.student_id])
+                break
+            for fut in done:
+                sub = pending.pop(fut)
+                try:
+                    res = fut.result()
+                except Exception as exc:  # a worker lost, a scheduler gone: still a row
+                    res = _error_result(
+                        sub.student_id,
+                        f"worker failed: {type(exc).__name__}: {_last_line(str(exc))}",
+                    )
+                results[sub.student_id] = res
+                save(sub, res)
+                if bar:
+                    bar.update(1)
+    finally:
+        if bar:
+            bar.close()
+        client.close()
+        if cluster is not None:
+            cluster.close()
+    return results
+
+
 def parse_size(value: str | int) -> int:
     if isinstance(value, int):
         return value
@@ -306,7 +367,7 @@ def _read_csv(path: Path, exclude: set[str]) -> list[Row]:
     """Rows of an earlier run, except the students being re-graded."""
     if not path.exists():
         return []
-    with path.open(newline="", encoding="utf-8") as f:
+    with path.open(newline="", encoding="utf-8", errors="replace") as f:
         rows = []
         for r in csv.DictReader(f):
             if r["student_id"] in exclude:
@@ -316,14 +377,15 @@ def _read_csv(path: Path, exclude: set[str]) -> list[Row]:
             rows.append(
                 Row(r["student_id"], r["module"], score, float(r["max_score"]), r["status"],
                     r["error"], r["file"], items, r.get("review", ""), r.get("notes", ""),
-                    float(r.get("seconds") or 0), float(r.get("exec_seconds") or 0))
+                    float(r.get("seconds") or 0), float(r.get("exec_seconds") or 0),
+                    r.get("sandboxed", ""))
             )  # fmt: skip
         return rows
 
 
 def _write_csv(path: Path, rows: list[Row], grade_ids: list[str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="", encoding="utf-8") as f:
+    with path.open("w", newline="", encoding="utf-8", errors="replace") as f:
         writer = csv.writer(f)
         writer.writerow(BASE_COLUMNS + grade_ids)
         for r in rows:
@@ -342,6 +404,7 @@ def _write_csv(path: Path, rows: list[Row], grade_ids: list[str]) -> None:
                     r.notes,
                     f"{r.seconds:.1f}",
                     f"{r.exec_seconds:.1f}",
+                    r.sandboxed,
                 ]
                 + items
             )

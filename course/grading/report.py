@@ -38,7 +38,7 @@ def summarize(out: Path, module: str, rows: list[Any], grade_ids: list[str], poi
         lines.append(f"| {lo:g}-{hi:g} | {n} | {'#' * n} |")
     lines += ["", "![score histogram](scores.png)", ""]
     path = out / "summary.md"
-    path.write_text("\n".join(lines), encoding="utf-8")
+    path.write_text("\n".join(lines), encoding="utf-8", errors="replace")
     _plot(out / "scores.png", [r.score or 0 for r in graded], top, module)
     return path
 

@@ -8,7 +8,10 @@ address space, processes, file size and core dumps. As root the kernel also drop
 per-worker uid, so ``RLIMIT_NPROC`` counts only that sandbox's processes and the instructor's
 files (mode 0700 home, solutions/, the gradebook) are out of reach even by path.
 
-Where bwrap (or prlimit) is missing the kernel runs unsandboxed, after a loud warning.
+As root each submission also gets a memory + pids cgroup (one limit for all its processes,
+tmpfs pages included) and a scratch folder that is a tmpfs of a fixed size (_cgroup.py).
+
+Where bwrap (or prlimit) is missing, grading refuses to start unless `--no-sandbox` is given.
 """
 
 from __future__ import annotations
@@ -35,10 +38,14 @@ _ETC_RO = [
 class Limits:
     cell_timeout: float = 180.0  # seconds per cell
     notebook_timeout: float = 1800.0  # seconds for the whole notebook
-    memory: int = 4 * 1024**3  # bytes of address space per process
-    processes: int = 256  # processes and threads of the sandbox's uid
+    memory: int = 4 * 1024**3  # bytes for the whole sandbox (cgroup), and per process
+    processes: int = 256  # processes and threads of the sandbox
     file_size: int = 1024**3  # largest file it may write
     output_bytes: int = 2 * 1024**2  # outputs kept per cell; the rest is cut
+    output_total: int = 16 * 1024**2  # outputs kept per notebook, display updates included
+    disk: int = 2 * 1024**3  # size of the scratch folder (state dir, home, working dir)
+    tmp: int = 512 * 1024**2  # size of the sandbox's /tmp
+    post_timeout: float = 300.0  # seconds for everything after execution (checks, feedback)
 
 
 class SandboxUnavailable(RuntimeError):
@@ -141,7 +148,8 @@ def prefix(scratch: Path, limits: Limits, extra_ro: list[str] | None = None) -> 
     for f in _ETC_RO:
         if os.path.exists(f):
             cmd += _dirs(f, made) + ["--ro-bind", f, f]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--tmpfs", "/tmp"]
+    cmd += ["--proc", "/proc", "--dev", "/dev", "--perms", "01777", "--size", str(limits.tmp),
+            "--tmpfs", "/tmp"]  # fmt: skip
     made |= {"/proc", "/dev", "/tmp"}
     for p in dict.fromkeys(ro):
         if os.path.exists(p) and p not in made:

@@ -38,16 +38,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
+from . import _cgroup, _files, _recheck, _records, _scrub
 from .sandbox import Limits, SandboxUnavailable, own, prefix, probe, rlimits
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
-# Values a clean process can trust to be what they look like; others are "not verifiable".
-_RICH_OK = re.compile(r"^(builtins\.(function|method)|mlflow\.|sklearn\.|pandas\.|numpy\.|feast\.)")
+_MAX_EXTRA_CELLS = 400  # cells a submission may add; more are dropped with a note
 
 
 def _src(cell: dict) -> str:
@@ -157,6 +158,15 @@ def rebuild(source: dict, release: dict, student: Any) -> tuple[dict, list[dict]
             extras.setdefault(anchor, []).append(_plain_cell(cell))
         elif cell.get("cell_type") in ("code", "markdown") and _src(cell).strip() not in given:
             extras.setdefault(anchor, []).append(_plain_cell(cell))
+    extra_count = 0
+    for key in list(extras):
+        keep = max(0, _MAX_EXTRA_CELLS - extra_count)
+        if len(extras[key]) > keep:
+            notes.append(
+                f"{len(extras[key]) - keep} added cell(s) beyond {_MAX_EXTRA_CELLS} dropped"
+            )
+            extras[key] = extras[key][:keep]
+        extra_count += len(extras[key])
     missing = [g for g in inst if g not in seen and _meta(inst[g]).get("grade_id")]
     if missing:
         notes.append(f"{len(missing)} cell(s) missing, restored: {', '.join(missing[:5])}")
@@ -201,39 +211,17 @@ def _plain_cell(cell: dict) -> dict:
 # ---------------------------------------------------------------------------------------------
 # 2. Execute
 
-_HARVEST = """def _course_grader_harvest(_item, _calls, _path):
-    import json
-    def plain(x, depth=0):
-        t = type(x)
-        if x is None or t in (bool, int, float, str):
-            return x
-        if hasattr(x, "__fspath__") and t.__module__ == "pathlib":
-            return x.__fspath__()  # a path is its text: the checks take either
-        if t.__module__ == "numpy" and hasattr(x, "item") and getattr(x, "ndim", 1) == 0:
-            return plain(x.item(), depth)
-        if t in (list, tuple) and depth < 8:
-            return [plain(v, depth + 1) for v in x]
-        if t is dict and depth < 8 and all(type(k) is str for k in x):
-            return {k: plain(v, depth + 1) for k, v in x.items()}
-        raise TypeError(f"{t.__module__}.{t.__qualname__}")
-    out = []
-    for call in _calls:
-        rec = {}
-        for name, expr in call["args"].items():
-            try:
-                rec[name] = {"value": plain(eval(expr, globals()))}
-            except TypeError as exc:
-                rec[name] = {"type": str(exc)}
-            except Exception as exc:
-                rec[name] = {"missing": type(exc).__name__}
-        out.append(rec)
-    with open(_path, "a") as f:
-        f.write(json.dumps({"item": _item, "args": out}) + "\\n")
-"""
+
+def _grader_cell(source: str) -> dict:
+    return {"cell_type": "code", "metadata": {"course_grader": True}, "source": source,
+            "outputs": [], "execution_count": None}  # fmt: skip
 
 
-def _instrument(nb: dict, items: list[dict], token: str, record: Path) -> dict:
-    """Markers in each test cell, a recording cell after it; returns {cell index: item}."""
+def _instrument(nb: dict, items: list[dict], token: str) -> dict[int, dict]:
+    """Markers in each test cell, a reset cell before it and a recording cell after it.
+
+    Returns {test cell index: item}; each item gains "record_at" (the recording cell's index)
+    and "nonce" (under which that cell prints its record)."""
     by_id = {it["grade_id"]: it for it in items}
     cells, where = [], {}
     for cell in nb["cells"]:
@@ -246,20 +234,20 @@ def _instrument(nb: dict, items: list[dict], token: str, record: Path) -> dict:
                     HIDDEN_BEGIN, f'print("{token}:hidden", flush=True)\n{HIDDEN_BEGIN}', 1
                 )
             cell["source"] = src.rstrip() + f'\nprint("{token}:done", flush=True)'
+            cells.append(_grader_cell(_records.reset_cell()))
             where[len(cells)] = item
             cells.append(cell)
-            calls = [{"args": c["args"]} for c in item["calls"]]
-            harvest = f"_course_grader_harvest({gid!r}, {calls!r}, {str(record)!r})"
-            cells.append({"cell_type": "code", "metadata": {"course_grader": True},
-                          "source": harvest, "outputs": [], "execution_count": None})  # fmt: skip
+            exprs = [(n, e) for c in item["calls"] for n, e in c["args"].items()]
+            if exprs:
+                source, item["nonce"] = _records.record_cell(exprs)
+                item["record_at"] = len(cells)
+                cells.append(_grader_cell(source))
         else:
             cells.append(cell)
-    setup = {"cell_type": "code", "metadata": {"course_grader": True}, "source": _HARVEST,
-             "outputs": [], "execution_count": None}  # fmt: skip
-    nb["cells"] = [setup, *cells]
+    nb["cells"] = cells
     for i, c in enumerate(nb["cells"]):
         c["id"] = f"cell-{i}"
-    return {i + 1: it for i, it in where.items()}
+    return where
 
 
 def _kernel_env(scratch: Path) -> dict[str, str]:
@@ -318,32 +306,126 @@ def _km_class():
     return SandboxedKernelManager
 
 
+_WRAP = 10_000  # longest stream line kept whole; longer ones are split (linear work later)
+_GRADER_CAP = 4 * 1024**2  # outputs of one grader cell (its record)
+
+
 def _client_class():
     from nbclient import NotebookClient
 
     class CappedClient(NotebookClient):
-        """Cuts a cell's outputs at a byte budget; records each execute reply's status."""
+        """Output budgets per cell and per notebook (display updates included); execute
+        reply statuses; streams merged by us in linear time (nbclient's own coalescing runs a
+        regex that is quadratic in the line length, outside any time limit)."""
 
         output_budget: int = 2 * 1024**2
+        output_total: int = 16 * 1024**2
         replies: dict[int, str]
         _spent: dict[int, int]
+        _total: int = 0
+        token: str = ""
+
+        def _grader(self, cell_index: int) -> bool:
+            cells = self.nb.cells
+            return 0 <= cell_index < len(cells) and bool(
+                cells[cell_index].get("metadata", {}).get("course_grader")
+            )
+
+        def _charge(self, cell_index: int, size: int) -> str:
+            """'' when `size` more bytes fit (and are counted), else why not."""
+            spent = self._spent.get(cell_index, 0)
+            if self._grader(cell_index):
+                over = "cell" if spent + size > _GRADER_CAP else ""
+            elif spent + size > self.output_budget:
+                over = "cell"
+            elif self._total + size > self.output_total:
+                over = "notebook"
+            else:
+                over = ""
+                self._total += size
+            if not over:
+                self._spent[cell_index] = spent + size
+            return over
 
         def output(self, outs, msg, display_id, cell_index):  # type: ignore[no-untyped-def]
-            spent = self._spent.get(cell_index, 0)
             content = msg.get("content", {})
             size = len(
                 json.dumps(content.get("data") or content.get("text") or content, default=str)
             )
-            self._spent[cell_index] = spent + size
-            if spent + size > self.output_budget:
-                if spent <= self.output_budget:
-                    outs.append(
-                        _stream("stdout", f"\n[grader: output cut at {self.output_budget} bytes]\n")
-                    )
+            over = self._charge(cell_index, size)
+            if over:
+                note = f"[grader: output cut at {self.output_budget} bytes]"
+                if over == "notebook":
+                    note = f"[grader: output cut: the notebook passed {self.output_total} bytes]"
+                if not any(o.get("text", "").strip() == note for o in outs[-2:]):
+                    outs.append(_stream("stdout", f"\n{note}\n"))
+                # The grader's own markers are never cut: a test's outcome is not output.
+                text = str(content.get("text", "")) if msg.get("msg_type") == "stream" else ""
+                marks = [ln for ln in text.split("\n") if self.token and ln.startswith(self.token)]
+                if marks:
+                    outs.append(_stream("stdout", "\n".join(marks[:4]) + "\n"))
                 return None
+            if msg.get("msg_type") == "stream" and not self._grader(cell_index):
+                content["text"] = _wrap_long_lines(str(content.get("text", "")))
             return super().output(outs, msg, display_id, cell_index)
 
+        def _update_display_id(self, display_id, msg):  # type: ignore[no-untyped-def]
+            content = msg.get("content", {})
+            size = len(json.dumps(content.get("data") or content, default=str))
+            if size > self.output_budget or self._total + size > self.output_total:
+                return None
+            self._total += size
+            return super()._update_display_id(display_id, msg)
+
     return CappedClient
+
+
+def _wrap_long_lines(text: str) -> str:
+    if len(text) <= _WRAP or all(len(ln) <= _WRAP for ln in text.split("\n")):
+        return text
+    out = []
+    for ln in text.split("\n"):
+        out += [ln[i : i + _WRAP] for i in range(0, len(ln), _WRAP)] or [""]
+    return "\n".join(out)
+
+
+def _coalesce(cell: Any) -> None:
+    """Consecutive stream outputs of one name merged; carriage returns and backspaces applied
+    line by line (what nbclient's coalesce_streams does, in linear time)."""
+    outs, last = [], {}
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            prev = last.get(out.get("name"))
+            if prev is not None and outs and outs[-1] is prev:
+                prev["_parts"].append(out.get("text", ""))
+                continue
+            out["_parts"] = [out.get("text", "")]
+            last[out.get("name")] = out
+        outs.append(out)
+    for out in outs:
+        if "_parts" in out:
+            out["text"] = _apply_controls("".join(out.pop("_parts")))
+    cell["outputs"] = outs
+
+
+def _apply_controls(text: str) -> str:
+    if "\r" not in text and "\b" not in text:
+        return text
+    lines = []
+    for ln in text.split("\n"):
+        cut = ln.rfind("\r", 0, len(ln) - 1)
+        if cut >= 0:
+            ln = ln[cut + 1 :]
+        if "\b" in ln:
+            kept: list[str] = []
+            for ch in ln:
+                if ch == "\b" and kept and kept[-1] != "\b":
+                    kept.pop()
+                else:
+                    kept.append(ch)
+            ln = "".join(kept)
+        lines.append(ln)
+    return "\n".join(lines)
 
 
 def _stream(name: str, text: str) -> Any:
@@ -352,8 +434,12 @@ def _stream(name: str, text: str) -> Any:
     return new_output("stream", name=name, text=text)
 
 
-def execute(nb: dict, scratch: Path, limits: Limits, sandboxed: bool) -> dict:
-    """Run the notebook; returns {replies, stopped (reason or ''), seconds}."""
+def execute(nb: dict, scratch: Path, limits: Limits, sandboxed: bool, log_path: Path,
+            cgroup: _cgroup.Cgroup | None = None, token: str = "") -> dict:  # fmt: skip
+    """Run the notebook; returns {nb, replies, stopped (reason or ''), seconds}.
+
+    `scratch` is the sandbox's folder; `log_path` (the kernel's stdout and stderr) lies outside
+    it, where the student cannot swap it for a link or a FIFO."""
     import nbformat
 
     node = nbformat.from_dict(nb)
@@ -361,13 +447,16 @@ def execute(nb: dict, scratch: Path, limits: Limits, sandboxed: bool) -> dict:
     run = scratch / "run"
     km = km_cls(transport="ipc", ip=str(run / "k"), connection_file=str(run / "kernel.json"))
     if sandboxed:
-        km.sandbox_prefix = prefix(scratch, limits, _extra_ro())
+        cmd = prefix(scratch, limits, _extra_ro())
+        km.sandbox_prefix = cgroup.wrap(cmd) if cgroup else cmd
     client = _client_class()(
         node, km=km, timeout=int(limits.cell_timeout), allow_errors=True, kernel_name="python3",
-        startup_timeout=120, interrupt_on_timeout=False, coalesce_streams=True,
+        startup_timeout=120, interrupt_on_timeout=False, coalesce_streams=False,
         iopub_timeout=10,
     )  # fmt: skip
     client.output_budget = limits.output_bytes
+    client.output_total = limits.output_total
+    client.token = token
     client.replies, client._spent = {}, {}
 
     def on_executed(cell, cell_index, execute_reply):  # type: ignore[no-untyped-def]
@@ -375,7 +464,8 @@ def execute(nb: dict, scratch: Path, limits: Limits, sandboxed: bool) -> dict:
 
     client.on_cell_executed = on_executed
     env = _kernel_env(scratch)
-    log = (scratch / "kernel.log").open("wb")
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    log = os.fdopen(fd, "wb")
     kwargs: dict[str, Any] = {
         "env": env,
         "cwd": str(scratch / "work"),
@@ -413,6 +503,8 @@ def execute(nb: dict, scratch: Path, limits: Limits, sandboxed: bool) -> dict:
                 asyncio.run(km.shutdown_kernel(now=True))
         _kill_tree(km)
         log.close()
+    for cell in node.cells:
+        _coalesce(cell)
     return {"nb": node, "replies": client.replies, "stopped": stopped, "ran_to": ran_to,
             "seconds": time.monotonic() - start}  # fmt: skip
 
@@ -469,96 +561,6 @@ def _cell_outcome(cell: Any, token: str, reply: str, hidden: bool) -> tuple[bool
             return False, "not run"
         return False, "the cell did not run to its end (an exception was hidden?)"
     return True, ""
-
-
-# ---------------------------------------------------------------------------------------------
-# 4. Re-verify in a clean process
-
-
-def _verify(items: list[dict], record: Path, proc: subprocess.Popen, limits: Limits,
-            passed: dict[str, bool]) -> dict[str, dict]:  # fmt: skip
-    """{grade_id: {"verdict": "pass"|"fail"|"unverifiable"|"missing", "reason": ...}}."""
-    recorded: dict[str, list] = {}
-    if record.exists():
-        for line in record.read_text(errors="replace").splitlines()[:1000]:
-            with contextlib.suppress(ValueError, TypeError, AttributeError):
-                rec = json.loads(line)
-                recorded.setdefault(str(rec["item"]), rec["args"])
-    out: dict[str, dict] = {}
-    jobs = []
-    for it in items:
-        gid = it["grade_id"]
-        if not it["calls"] or not passed.get(gid):
-            continue  # nothing to verify, or the kernel already says no
-        args = recorded.get(gid)
-        if not isinstance(args, list) or len(args) != len(it["calls"]):
-            out[gid] = {"verdict": "missing", "reason": "no record of the values checked"}
-            continue
-        for call, rec in zip(it["calls"], args, strict=True):
-            values, verdict = {}, "ok"
-            for name in call["args"]:
-                r = rec.get(name) if isinstance(rec, dict) else None
-                if not isinstance(r, dict):
-                    verdict = "missing"
-                elif "value" in r:
-                    values[name] = r["value"]
-                elif "type" in r:
-                    t = str(r["type"])
-                    if call["kind"] == "quiz" or not _RICH_OK.match(t):
-                        verdict = f"fail:{name} is a {t}, not a plain value"
-                    elif verdict == "ok":
-                        verdict = "unverifiable"
-                else:
-                    verdict = "missing"
-            if verdict == "ok":
-                jobs.append({"item": gid, "kind": call["kind"], "id": call["id"], "args": values})
-            elif verdict.startswith("fail:"):
-                out[gid] = {"verdict": "fail", "reason": verdict[5:]}
-            elif verdict == "missing":
-                out[gid] = {"verdict": "missing", "reason": "no record of the values checked"}
-            else:
-                out.setdefault(gid, {"verdict": "unverifiable", "reason": "values are objects"})
-    if not jobs:
-        proc.kill()
-        proc.communicate()
-        return out
-    results = _run_clean(proc, jobs, limits)
-    for job, res in zip(jobs, results, strict=False):
-        gid = job["item"]
-        if out.get(gid, {}).get("verdict") == "fail":
-            continue
-        if res.get("ok"):
-            out.setdefault(gid, {"verdict": "pass", "reason": ""})
-            if out[gid]["verdict"] == "unverifiable":
-                out[gid] = {"verdict": "pass", "reason": ""}
-        else:
-            out[gid] = {"verdict": "fail", "reason": res.get("reason", "")}
-    for job in jobs[len(results) :]:
-        out[job["item"]] = {"verdict": "fail", "reason": "the clean check did not finish"}
-    return out
-
-
-def start_clean(module: str, scratch: Path, limits: Limits, sandboxed: bool) -> subprocess.Popen:
-    """The clean checker starts with the notebook, imports, and waits for its jobs on stdin."""
-    cmd = [sys.executable, "-I", "-m", "course.grading._verify", module]
-    if sandboxed:
-        cmd = prefix(scratch, limits) + cmd
-    return subprocess.Popen(
-        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env=_kernel_env(scratch), cwd=str(scratch / "run"),
-    )  # fmt: skip
-
-
-def _run_clean(proc: subprocess.Popen, jobs: list[dict], limits: Limits) -> list[dict]:
-    try:
-        out, err = proc.communicate(json.dumps(jobs), timeout=max(60.0, limits.cell_timeout))
-        for line in reversed(out.splitlines()):
-            if line.startswith("{"):
-                return json.loads(line)["results"]
-        return [{"ok": False, "reason": f"clean check failed: {_one_line(err)}"}] * len(jobs)
-    except Exception as exc:
-        proc.kill()
-        return [{"ok": False, "reason": f"clean check failed: {type(exc).__name__}"}] * len(jobs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -659,23 +661,26 @@ def grade_submission(job: dict) -> dict:
                               "items": {}, "notes": [], "review": [], "score": None,
                               "executed": None, "feedback": None, "seconds": 0.0,
                               "exec_seconds": 0.0, "sandboxed": False}  # fmt: skip
-    scratch = None
+    root = None
     try:
-        scratch = Path(tempfile.mkdtemp(prefix="cg-", dir=job.get("tmp") or None))
-        _grade(job, result, scratch)
+        # root: this process's alone (0700), holds the kernel log; root/box: the sandbox's.
+        root = Path(tempfile.mkdtemp(prefix="cg-", dir=job.get("tmp") or None))
+        _grade(job, result, root)
     except Exception as exc:  # a bug or a hostile corner we did not foresee: still a row
         result["status"] = "error"
         result["error"] = (
             result["error"] or f"grader error: {type(exc).__name__}: {_one_line(str(exc))}"
         )
     finally:
-        if scratch is not None:
-            shutil.rmtree(scratch, ignore_errors=True)
+        if root is not None:
+            if result.pop("_mounted", False):
+                _cgroup.unmount_scratch(root / "box")
+            shutil.rmtree(root, ignore_errors=True)
         result["seconds"] = time.monotonic() - t0
-    return result
+    return _files.clean(result)
 
 
-def _grade(job: dict, result: dict, scratch: Path) -> None:
+def _grade(job: dict, result: dict, root: Path) -> None:
     limits = Limits(**job.get("limits", {}))
     try:
         student = json.loads(job["content"])
@@ -685,24 +690,47 @@ def _grade(job: dict, result: dict, scratch: Path) -> None:
     source, release = job["source"], job["release"]
     try:
         nb, items, notes = rebuild(source, release, student)
-    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
         result["error"] = f"not a valid notebook ({type(exc).__name__}: {_one_line(str(exc))})"
         return
     result["notes"] = notes
+    want_sandbox = job.get("sandbox", True)
+    reason = probe() if want_sandbox else ""
+    if reason:  # never fall back to running student code unsandboxed on this worker
+        result["error"] = f"sandbox unavailable on this worker: {reason}"
+        return
+    sandboxed = bool(want_sandbox)
+    result["sandboxed"] = sandboxed
+    scratch = root / "box"
+    scratch.mkdir()
+    group = None
+    if sandboxed and _cgroup.available():
+        result["_mounted"] = _cgroup.mount_scratch(scratch, limits.disk)
+        group = _cgroup.Cgroup(limits.memory, limits.processes)
+    if sandboxed and not group:
+        result["notes"].append("no cgroup here: memory limited per process only")
+    try:
+        _run_and_score(job, result, limits, nb, items, scratch, root, sandboxed, group)
+    finally:
+        if group is not None:
+            group.remove()
+
+
+def _run_and_score(job: dict, result: dict, limits: Limits, nb: dict, items: list[dict],
+                   scratch: Path, root: Path, sandboxed: bool,
+                   group: _cgroup.Cgroup | None) -> None:  # fmt: skip
     for sub in ("home", "run", "work", "userhome"):
         (scratch / sub).mkdir()
     token = "GRADER" + secrets.token_hex(8)
-    record = scratch / "run" / "record.jsonl"
-    record.touch()
-    by_cell = _instrument(nb, items, token, record)
-    sandboxed = job.get("sandbox", True) and not probe()
-    result["sandboxed"] = sandboxed
+    by_cell = _instrument(nb, items, token)
     if sandboxed:
         own(scratch)
         os.chmod(scratch, 0o755)
+    env = _kernel_env(scratch)
     try:
-        checker = start_clean(job["module"], scratch, limits, sandboxed)
-        ran = execute(nb, scratch, limits, sandboxed)
+        checker = _recheck.start(job["module"], scratch, limits, sandboxed, env,
+                                 group.wrap if group else None)  # fmt: skip
+        ran = execute(nb, scratch, limits, sandboxed, root / "kernel.log", group, token)
     except SandboxUnavailable as exc:
         result["error"] = f"sandbox unavailable: {exc}"
         return
@@ -714,7 +742,40 @@ def _grade(job: dict, result: dict, scratch: Path) -> None:
                 stop_all(scratch / "home")
     result["exec_seconds"] = ran["seconds"]
     with contextlib.suppress(OSError):
-        result["log"] = (scratch / "kernel.log").read_bytes()[-65536:].decode(errors="replace")
+        log = _files.tail_bounded(root / "kernel.log", 65536)
+        result["log"] = log.decode("utf-8", "replace")
+    # Everything after execution has its own hard limit: a row in time, whatever it holds.
+    post: dict[str, Any] = {}
+    worker = threading.Thread(
+        target=_post, args=(job, limits, ran, items, by_cell, token, checker, post), daemon=True
+    )
+    worker.start()
+    worker.join(limits.post_timeout)
+    if worker.is_alive() or "error" in post:
+        with contextlib.suppress(Exception):
+            checker.kill()
+        result["error"] = post.get("error") or (
+            f"grading after execution ran over its {limits.post_timeout:g} s limit"
+        )
+        return
+    result["notes"] += post["notes"]
+    for key in ("items", "review", "score", "executed", "feedback"):
+        result[key] = post[key]
+    result["status"] = "graded"
+    result["error"] = ran["stopped"]
+
+
+def _post(job: dict, limits: Limits, ran: dict, items: list[dict], by_cell: dict[int, dict],
+          token: str, checker: subprocess.Popen, post: dict) -> None:  # fmt: skip
+    """Score, re-check, build the feedback; fills `post` (or post["error"])."""
+    try:
+        _score(job, limits, ran, items, by_cell, token, checker, post)
+    except Exception as exc:
+        post["error"] = f"grader error: {type(exc).__name__}: {_one_line(str(exc))}"
+
+
+def _score(job: dict, limits: Limits, ran: dict, items: list[dict], by_cell: dict[int, dict],
+           token: str, checker: subprocess.Popen, post: dict) -> None:  # fmt: skip
     executed = ran["nb"]
     passed, why = {}, {}
     for i, item in by_cell.items():
@@ -722,25 +783,37 @@ def _grade(job: dict, result: dict, scratch: Path) -> None:
             executed.cells[i], token, ran["replies"].get(i, ""), item["hidden"]
         )
         passed[item["grade_id"]], why[item["grade_id"]] = ok, reason
-    clean = _verify(items, record, checker, limits, passed)
-    scores = {}
+    source = job["source"]
+    instructor = {_meta(c).get("grade_id"): _src(c) for c in source["cells"]}
+    jobs, known = _recheck.jobs_for(
+        items, executed.cells, passed, instructor, _recheck.preamble(source)
+    )
+    results = _recheck.run(checker, jobs, max(30.0, limits.post_timeout * 0.8))
+    clean = _recheck.verdicts(jobs, results, known)
+    trust = bool(job.get("trust_unverifiable"))
+    scores, review, notes = {}, [], []
     for item in items:
         gid = item["grade_id"]
         ok = passed.get(gid, False)
-        verdict = clean.get(gid, {}).get("verdict", "")
+        c = clean.get(gid, {})
+        verdict = c.get("verdict", "")
+        notes += [f"{gid}: {n}" for n in c.get("notes", [])]
         if ok and verdict in ("fail", "missing"):
-            result["review"].append(
-                f"{gid}: passed in the kernel, failed the clean check ({clean[gid]['reason']})"
-            )
+            review.append(f"{gid}: passed in the kernel, failed the clean check ({c['reason']})")
             ok = False
+        elif ok and verdict == "unverifiable":
+            if trust and c.get("real"):
+                notes.append(f"{gid}: kernel verdict trusted, not verified ({c['reason']})")
+            else:
+                review.append(f"{gid}: passed in the kernel, not verifiable outside it "
+                              f"({c['reason']}): scored 0")  # fmt: skip
+                ok = False
         if not item["auto"]:
-            result["notes"].append(f"{gid} needs manual grading")
+            notes.append(f"{gid} needs manual grading")
         scores[gid] = {"score": item["points"] if ok else 0.0, "max": item["points"],
                        "why": why.get(gid, ""), "clean": verdict}  # fmt: skip
-    result["items"] = scores
-    result["score"] = sum(s["score"] for s in scores.values())
-    result["status"] = "graded"
-    result["error"] = ran["stopped"]
+    post.update(items=scores, review=review, notes=notes,
+                score=sum(s["score"] for s in scores.values()))  # fmt: skip
     # The notebook formgrader shows: grader cells out, markers out, hidden tests kept.
     public = copy.deepcopy(executed)
     public.cells = [c for c in public.cells if not c.get("metadata", {}).get("course_grader")]
@@ -754,8 +827,9 @@ def _grade(job: dict, result: dict, scratch: Path) -> None:
                     out["text"] = _strip_token(out.get("text", ""), token)
     import nbformat
 
-    result["executed"] = nbformat.writes(public)
+    post["executed"] = nbformat.writes(public)
     max_score = sum(s["max"] for s in scores.values())
-    fb = _feedback_nb(executed, token, by_cell, scores, result["score"], max_score,
+    fb = _feedback_nb(executed, token, by_cell, scores, post["score"], max_score,
                       job["student_id"], job["module"], ran["stopped"])  # fmt: skip
-    result["feedback"] = _html(fb)
+    _scrub.scrub_notebook(fb, _scrub.hidden_lines(source))
+    post["feedback"] = _html(fb)

@@ -214,7 +214,7 @@ def test_csv_has_the_documented_columns(graded: dict) -> None:
     with (graded["out"] / "grades.csv").open() as f:
         header = next(csv.reader(f))
     assert header[:5] == ["student_id", "module", "score", "max_score", "status"]
-    assert header[11:] == _grade_ids(graded["solution"])
+    assert header[12:] == _grade_ids(graded["solution"])
 
 
 def _visible_text(page: str) -> str:

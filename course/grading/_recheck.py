@@ -1,0 +1,173 @@
+"""The worker's side of the clean re-check: what to verify, and the verdict per item.
+
+For each test cell the kernel passed, the recording cell's record (read from that cell's own
+output) gives the values its `course.check` calls received. Plain values go to a fresh process
+(_verify.py) that runs the unpatched checks on them, and re-runs the item's hidden tests with
+those values bound to their names. A value that cannot be carried there (a function, a model,
+an object) makes the item "unverifiable": the kernel's verdict stands only for a value whose
+type really is a function or a library class (listed in notes), and not at all with `--strict`;
+anything else scores 0 and is listed for review.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import _records
+from .sandbox import Limits, prefix
+
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+HIDDEN_END = "### END HIDDEN TESTS"
+
+
+def hidden_code(source: str) -> str:
+    """The hidden tests of a test cell's source, as one block of code."""
+    blocks = []
+    while HIDDEN_BEGIN in source:
+        _, rest = source.split(HIDDEN_BEGIN, 1)
+        block, _, source = rest.partition(HIDDEN_END)
+        blocks.append(block)
+    return "\n".join(blocks)
+
+
+def preamble(source_nb: dict) -> list[str]:
+    """The instructor's imports and `x = course.setup(...)` lines: what hidden tests may use
+    besides the checked values, rebuilt in the clean process from the instructor's notebook."""
+    stmts: list[str] = []
+    for cell in source_nb.get("cells", []):
+        if cell.get("cell_type") != "code":
+            continue
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else str(src)
+        try:
+            tree = ast.parse(src.split(HIDDEN_BEGIN)[0])
+        except SyntaxError:
+            continue
+        for node in tree.body:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                stmts.append(ast.unparse(node))
+            elif (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Call)
+                and ast.unparse(node.value.func) == "course.setup"
+            ):
+                stmts.append(ast.unparse(node))
+    return list(dict.fromkeys(stmts))
+
+
+def jobs_for(items: list[dict], cells: list[Any], passed: dict[str, bool],
+             instructor: dict[str, str], pre: list[str]) -> tuple[list[dict], dict[str, dict]]:  # fmt: skip
+    """(jobs for the clean process, verdicts already known without it)."""
+    jobs: list[dict] = []
+    known: dict[str, dict] = {}
+    for it in items:
+        gid = it["grade_id"]
+        if not it["auto"] or not passed.get(gid):
+            continue  # manual, or the kernel already says no
+        if not it["calls"]:
+            known[gid] = _unverifiable("no course.check call to re-run", real=False)
+            continue
+        exprs = [e for c in it["calls"] for e in c["args"].values()]
+        at = it.get("record_at")
+        rec = _records.read_record(cells[at], it["nonce"], len(exprs)) if at is not None else None
+        if rec is None:
+            known[gid] = {"verdict": "missing", "reason": "no record of the values checked"}
+            continue
+        names: dict[str, Any] = {}
+        odd: list[str] = []
+        real = True
+        i = 0
+        for call in it["calls"]:
+            values, complete = {}, True
+            for name, expr in call["args"].items():
+                r = rec[i]
+                i += 1
+                if "value" in r:
+                    values[name] = r["value"]
+                    if expr.isidentifier():
+                        names[expr] = r["value"]
+                elif "type" in r and call["kind"] != "quiz":
+                    odd.append(f"{name} is a {str(r['type'])[:80]}")
+                    real = real and bool(r.get("real"))
+                    complete = False
+                elif "type" in r:
+                    known[gid] = {"verdict": "fail",
+                                  "reason": f"the answer is a {str(r['type'])[:80]}, not a plain value"}  # fmt: skip
+                    complete = False
+                else:
+                    known.setdefault(gid, {"verdict": "missing",
+                                           "reason": f"{name}: {str(r.get('missing'))[:80]}"})  # fmt: skip
+                    complete = False
+            if complete:
+                jobs.append({"item": gid, "kind": call["kind"], "id": call["id"], "args": values})
+        if odd and gid not in known:
+            known[gid] = _unverifiable("; ".join(odd), real)
+        code = hidden_code(instructor.get(gid, "")) if it["hidden"] else ""
+        if code.strip():
+            jobs.append({"item": gid, "kind": "hidden", "code": code, "names": names,
+                         "preamble": pre})  # fmt: skip
+    return jobs, known
+
+
+def _unverifiable(reason: str, real: bool) -> dict:
+    return {"verdict": "unverifiable", "reason": reason, "real": real}
+
+
+def verdicts(jobs: list[dict], results: list[dict], known: dict[str, dict]) -> dict[str, dict]:
+    """{grade_id: {"verdict": "pass"|"fail"|"missing"|"unverifiable", "reason", "notes"}}."""
+    out = {g: dict(v, notes=[]) for g, v in known.items()}
+    for job, res in zip(jobs, results, strict=False):
+        v = out.setdefault(job["item"], {"verdict": "pass", "reason": "", "notes": []})
+        if v["verdict"] == "fail":
+            continue
+        if res.get("skipped"):
+            v["notes"].append(f"hidden tests not re-run outside the kernel ({res.get('reason')})")
+        elif not res.get("ok"):
+            what = "hidden tests" if job["kind"] == "hidden" else "check"
+            out[job["item"]] = {"verdict": "fail", "reason": f"{what}: {res.get('reason', '')}",
+                                "notes": v["notes"]}  # fmt: skip
+    for job in jobs[len(results) :]:
+        out[job["item"]] = {"verdict": "fail", "reason": "the clean check did not finish",
+                            "notes": []}  # fmt: skip
+    return out
+
+
+def start(module: str, scratch: Path, limits: Limits, sandboxed: bool, env: dict[str, str],
+          wrap: Any = None) -> subprocess.Popen:  # fmt: skip
+    """The clean checker starts with the notebook, imports, and waits for its jobs on stdin."""
+    cmd = [sys.executable, "-I", "-m", "course.grading._verify", module]
+    if sandboxed:
+        cmd = prefix(scratch, limits) + cmd
+        cmd = wrap(cmd) if wrap else cmd
+    return subprocess.Popen(
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=env, cwd=str(scratch / "run"),
+    )  # fmt: skip
+
+
+def run(proc: subprocess.Popen, jobs: list[dict], timeout: float) -> list[dict]:
+    """Send the jobs (ASCII JSON), read the results from the last JSON line of stdout."""
+    if not jobs:
+        proc.kill()
+        proc.communicate()
+        return []
+    try:
+        out, err = proc.communicate(json.dumps(jobs).encode(), timeout=timeout)
+    except Exception as exc:
+        proc.kill()
+        proc.communicate()
+        return [{"ok": False, "reason": f"clean check failed: {type(exc).__name__}"}] * len(jobs)
+    for line in reversed(out[-(1 << 22) :].decode("utf-8", "replace").splitlines()):
+        if line.startswith("{"):
+            try:
+                return list(json.loads(line)["results"])
+            except (ValueError, KeyError, TypeError):
+                break
+    tail = err[-2000:].decode("utf-8", "replace").strip().splitlines()
+    reason = f"clean check failed: {tail[-1][:200] if tail else 'no answer'}"
+    return [{"ok": False, "reason": reason}] * len(jobs)
