@@ -3,6 +3,11 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# uv installs the lock (with the machine's pip settings, see course/_install.py); it lives beside
+# the venv's packages, not among them, and pip takes over wherever uv cannot be had.
+UV_VERSION := 0.13.8
+UV_DIR     := $(VENV)/uv
+UV         := $(UV_DIR)/bin/uv
 
 .PHONY: install system-deps lab test test-fast release check-release lint bench clean
 
@@ -12,13 +17,14 @@ DEB_PACKAGES := bubblewrap postgresql chromium
 
 install: $(STAMP)
 
-# Re-runs only when the lock or the package metadata changes.
+# Re-runs only when the lock or the package metadata changes. Prints its progress as it goes.
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else 1)' || \
 	  { echo "error: Python 3.11 or newer is needed; found $$($(PYTHON) --version 2>&1)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@test -x $(UV) || $(BIN)/python -m pip install --disable-pip-version-check --target $(UV_DIR) \
+	  uv==$(UV_VERSION) || echo "uv $(UV_VERSION) could not be installed: pip does the install"
+	$(BIN)/python -m course._install $(BIN)/python $(UV)
 	@touch $(STAMP)
 
 system-deps:
@@ -29,11 +35,20 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	else echo "warning: missing Debian packages:$$missing; the tests that need them will skip"; fi
 
-lab: install
-	$(BIN)/course lab
+# `make lab LAB_PORT=8899 MLFLOW_PORT=5055` picks the ports (defaults 8888 and 5000).
+LAB_PORT    ?=
+MLFLOW_PORT ?=
 
+lab: install
+	$(BIN)/course lab$(if $(LAB_PORT), --port $(LAB_PORT))$(if $(MLFLOW_PORT), --mlflow-port $(MLFLOW_PORT))
+
+# The learner's journey (tests/journey: the whole course in one state dir, twice embedded and
+# once against a server) shares no state with the other tests, so it runs beside them.
 test: install system-deps
-	$(BIN)/python -m pytest
+	@$(BIN)/python -m pytest -m journey > .journey.log 2>&1 & journey=$$!; \
+	$(BIN)/python -m pytest -m "not journey"; rest=$$?; \
+	wait $$journey; trip=$$?; echo "--- the learner's journey (tests/journey)"; cat .journey.log; \
+	[ $$rest -eq 0 ] && [ $$trip -eq 0 ]
 
 test-fast: install
 	$(BIN)/python -m pytest -m "not server and not notebook"

@@ -16,6 +16,10 @@ OFFLINE_ENV = {
     "DO_NOT_TRACK": "true",
     "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
     "MLFLOW_LOGGING_LEVEL": "WARNING",
+    # The MLflow server's AI gateway (LLM connections, playground): GenAI extras the course never
+    # uses. (MLflow 3.17 has no setting for its UI assistant; the course's links open the
+    # model-training view instead, see course/_mlflow_ui.py.)
+    "MLFLOW_ENABLE_AI_GATEWAY": "false",
     "GIT_PYTHON_REFRESH": "quiet",
     "FEAST_USAGE": "False",
     "TQDM_DISABLE": "1",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from . import _catalog, _display
+from . import _catalog, _display, _mlflow_ui
 from ._errors import CourseError
 from ._quiet import apply_offline_env, quiet, silence_libraries, warnings_to_stdout
 from .stack import Stack, artifacts_dir, connect
@@ -58,12 +58,14 @@ def _skip_feast_header_provider() -> None:
 _ARTIFACT_ROOT_ENV = "_MLFLOW_SERVER_ARTIFACT_ROOT"
 
 
-def _ensure_experiment(name: str) -> None:
+def _ensure_experiment(name: str) -> str:
+    """The experiment's id, created on first use."""
     import mlflow
 
-    if mlflow.get_experiment_by_name(name) is None:
-        mlflow.create_experiment(name)
-    mlflow.set_experiment(name)
+    experiment = mlflow.get_experiment_by_name(name)
+    experiment_id = experiment.experiment_id if experiment else mlflow.create_experiment(name)
+    mlflow.set_experiment(experiment_id=experiment_id)
+    return experiment_id
 
 
 def setup(module_id: str, *, verbose: bool = True) -> Stack:
@@ -78,12 +80,13 @@ def setup(module_id: str, *, verbose: bool = True) -> Stack:
         import mlflow
 
         _skip_feast_header_provider()
+        _mlflow_ui.install()
         mlflow.set_tracking_uri(stack.tracking_uri)
         stack.module_id = module.id
         stack.experiment_name = experiment_name(module.id)
         stack.model_name = model_name()
         try:
-            _ensure_experiment(stack.experiment_name)
+            experiment_id = _ensure_experiment(stack.experiment_name)
         except Exception as exc:  # an unreachable server or a broken store: say which, in one line
             raise CourseError(
                 f"cannot reach MLflow at {stack.tracking_uri}: {str(exc).splitlines()[0][:200]}; "
@@ -93,7 +96,11 @@ def setup(module_id: str, *, verbose: bool = True) -> Stack:
     warnings_to_stdout()
     _display.install()
     if verbose:
+        runs = (
+            f" ({_mlflow_ui.experiment_url(stack.ui_url, experiment_id)})" if stack.ui_url else ""
+        )
         print(
-            f"✓ {module.id} {module.title} · {stack.describe()} · experiment {stack.experiment_name}"
+            f"✓ {module.id} {module.title} · {stack.describe()} · "
+            f"experiment {stack.experiment_name}{runs}"
         )
     return stack

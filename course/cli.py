@@ -62,6 +62,8 @@ def _grade(args: argparse.Namespace) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         sandbox=not args.no_sandbox,
+        trust_unverifiable=not args.strict,
+        disk=args.disk,
     )
     print(result.summary())
     return 0
@@ -72,7 +74,15 @@ def _lab(args: argparse.Namespace) -> int:
 
     workspace = Path(args.workspace) if args.workspace else None
     extra = args.jupyter_args[1:] if args.jupyter_args[:1] == ["--"] else args.jupyter_args
-    return run(args.port, args.no_stack, not args.no_browser, workspace, extra)
+    return run(
+        args.port,
+        args.no_stack,
+        not args.no_browser,
+        workspace,
+        extra,
+        mlflow_port=args.mlflow_port,
+        instructor=args.instructor,
+    )
 
 
 def _modules(args: argparse.Namespace) -> int:
@@ -82,6 +92,12 @@ def _modules(args: argparse.Namespace) -> int:
         state = "ready" if m.ready else "planned"
         print(f"{m.id}  {m.slug:<28} {m.title:<40} ~{m.minutes} min  {state}")
     return 0
+
+
+def _port_number(text: str) -> int:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535), e.g. 8899")
+    return int(text)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -121,12 +137,43 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--no-sandbox", action="store_true", help="run kernels without bubblewrap (warns loudly)"
     )
+    g.add_argument(
+        "--strict",
+        action="store_true",
+        help="score 0 (and list for review) values the clean re-check cannot carry: functions, "
+        "models; default: keep the kernel's verdict for real functions and library objects",
+    )
+    g.add_argument("--disk", default=None, help="scratch size per submission (default 2G)")
     g.add_argument("--student", action="append", help="grade only this student (repeatable)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
     g.set_defaults(func=_grade)
 
-    lab = sub.add_parser("lab", help="start the stack and JupyterLab on your workspace")
-    lab.add_argument("--port", type=int, default=8888)
+    lab = sub.add_parser(
+        "lab",
+        help="start the stack and JupyterLab on your workspace",
+        description="Start the MLflow server and JupyterLab on your workspace; Ctrl-C stops what "
+        "it started. From make: `make lab LAB_PORT=8899 MLFLOW_PORT=5055`.",
+    )
+    lab.add_argument(
+        "--port",
+        type=_port_number,
+        default=8888,
+        metavar="PORT",
+        help="JupyterLab's port on 127.0.0.1 (default 8888; make: LAB_PORT=...)",
+    )
+    lab.add_argument(
+        "--mlflow-port",
+        type=_port_number,
+        default=None,
+        metavar="PORT",
+        help="the MLflow server's port on 127.0.0.1 (default 5000, or $COURSE_MLFLOW_PORT; "
+        "make: MLFLOW_PORT=...)",
+    )
+    lab.add_argument(
+        "--instructor",
+        action="store_true",
+        help="keep nbgrader's instructor tools (Create Assignment, Formgrader, Courses)",
+    )
     lab.add_argument("--no-stack", action="store_true", help="embedded MLflow, no server")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.add_argument("--workspace", help="notebook folder (default: workspace/ in the repo)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from .. import data
@@ -182,8 +184,13 @@ _FIXTURE = (  # (status, val_roc_auc or None): the right pick is the second run
 )
 
 
-def _fixture_experiment() -> tuple[str, str]:
-    """A small experiment with known runs (one failed, one without the metric): (name, best id)."""
+@contextlib.contextmanager
+def _fixture_experiment() -> Iterator[tuple[str, str]]:
+    """A small experiment with known runs (one failed, one without the metric): (name, best id).
+
+    It exists only while the check runs: afterwards, pass or fail, it is deleted again, so the
+    learner's MLflow UI never lists it (a deleted experiment is restored by the next check).
+    """
     from .._setup import experiment_name
 
     name = experiment_name("m02") + "-ex4-fixture"
@@ -194,20 +201,27 @@ def _fixture_experiment() -> tuple[str, str]:
     if exp is None:
         client.create_experiment(name)
         exp = client.get_experiment_by_name(name)
-    runs = client.search_runs([exp.experiment_id], filter_string="tags.fixture = 'v1'")
+    try:
+        yield name, _fixture_runs(client, exp.experiment_id)
+    finally:
+        client.delete_experiment(exp.experiment_id)
+
+
+def _fixture_runs(client: Any, experiment_id: str) -> str:
+    """The fixture's runs, made once and reused; returns the id of the right pick."""
+    runs = client.search_runs([experiment_id], filter_string="tags.fixture = 'v1'")
     if len(runs) != len(_FIXTURE):
         for old in runs:
             client.delete_run(old.info.run_id)
         for i, (status, auc) in enumerate(_FIXTURE):
             run = client.create_run(
-                exp.experiment_id, run_name=f"fixture-{i}", tags={"fixture": "v1", "i": str(i)}
+                experiment_id, run_name=f"fixture-{i}", tags={"fixture": "v1", "i": str(i)}
             )
             if auc is not None:
                 client.log_metric(run.info.run_id, METRIC, auc)
             client.set_terminated(run.info.run_id, status)
-        runs = client.search_runs([exp.experiment_id], filter_string="tags.fixture = 'v1'")
-    best = next(r.info.run_id for r in runs if r.data.tags.get("i") == "1")
-    return name, best
+        runs = client.search_runs([experiment_id], filter_string="tags.fixture = 'v1'")
+    return next(r.info.run_id for r in runs if r.data.tags.get("i") == "1")
 
 
 def _best_score(experiment: str) -> float | None:
@@ -235,8 +249,8 @@ def _best_score(experiment: str) -> float | None:
 def best_run(best_run: Any) -> str:
     attempted(best_run, "best_run")
     expect(callable(best_run), f"`best_run` should be a function, not a {type(best_run).__name__}")
-    name, expected = _fixture_experiment()
-    got = best_run(name, METRIC)
+    with _fixture_experiment() as (name, expected):
+        got = best_run(name, METRIC)
     if hasattr(got, "run_id") or hasattr(got, "iloc"):
         raise CheckError("best_run returned a row or a frame; return the run id string")
     expect(
@@ -308,18 +322,17 @@ question(
         "m02.q1",
         "choice",
         "1888a9528b16c5813d90",
-        "A hyperparameter set before training is logged as",
+        "Reporting the best run of a sweep",
         ("a", "b", "c", "d"),
     )
 )
 question(
     Question(
         "m02.q2",
-        "number",
-        "16daa50511b2c4ec0040",
-        "Runs in the sweep, counting the parent",
-        tolerance=0.5,
-        hint="count the nested runs, then the one that holds them",
+        "choice",
+        "d2bb5890e6dcaae7add7",
+        "Best run: what to do with a crashed run",
+        ("a", "b", "c", "d"),
     )
 )
 question(
@@ -335,8 +348,8 @@ question(
     Question(
         "m02.q4",
         "choice",
-        "5e47be3d7cf23edd9a55",
-        "Where MLflow 3 keeps a logged model",
+        "12c5d6cae627363903f8",
+        "What log_model creates in MLflow 3",
         ("a", "b", "c"),
     )
 )

@@ -1,5 +1,7 @@
 """A learner's first minutes, in a real browser: `course lab` serves module 00, headless Chromium
 runs every cell, the check lines and nbgrader's Validate button show, and a screenshot is kept.
+Nothing on the page reaches outside the machine (not even the Colab badge), no news popup asks
+for consent, and nbgrader's instructor tools are not in a learner's menu.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -23,6 +26,10 @@ FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
 ]  # fmt: skip
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+NEWS_POPUP = "official Jupyter news"
+INSTRUCTOR_ITEMS = ("Formgrader", "Course List", "Create Assignment")
 
 pytestmark = [
     pytest.mark.server,
@@ -65,8 +72,10 @@ def test_module_00_runs_top_to_bottom_in_chromium(lab, tmp_path) -> None:
     url = f"{lab}/lab/tree/00_welcome/00_welcome.ipynb?token={TOKEN}"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)  # a fresh profile
+        outside: list[str] = []
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 2000})
+            page.on("request", lambda r: outside.append(r.url) if _outside(r.url) else None)
             page.goto(url, wait_until="domcontentloaded", timeout=120_000)
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
             # The kernel is ready when the status bar says so; earlier clicks are lost.
@@ -86,12 +95,16 @@ def test_module_00_runs_top_to_bottom_in_chromium(lab, tmp_path) -> None:
                 page.screenshot(path=str(SCREENSHOT.with_name("m00-failure.png")), full_page=True)
                 raise
             text = page.inner_text(".jp-Notebook")
+            body = page.inner_text("body")
+            menu = _nbgrader_menu(page)
             validate = page.get_by_text("Validate", exact=True)
             assert validate.count() >= 1, "nbgrader's Validate button is missing"
             # JupyterLab renders only the cells in view: scroll up for the first ones.
             page.locator(".jp-WindowedPanel-outer").first.evaluate("n => n.scrollTop = 0")
             page.wait_for_timeout(1500)
             text += page.inner_text(".jp-Notebook")
+            badge = page.locator('.jp-RenderedMarkdown img[alt="Open In Colab"]').first
+            badge_width = badge.evaluate("img => img.complete ? img.naturalWidth : 0")
             SCREENSHOT.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
         finally:
@@ -103,3 +116,23 @@ def test_module_00_runs_top_to_bottom_in_chromium(lab, tmp_path) -> None:
     assert "course/checks/" not in text and "site-packages" not in text
     assert SCREENSHOT.stat().st_size > 10_000
     print(f"screenshot: {SCREENSHOT}")
+    assert outside == [], f"the page reached outside the machine: {outside}"
+    assert badge_width == 117, "the Colab badge did not load from the notebook"
+    assert NEWS_POPUP not in body, "JupyterLab asked about news"
+    assert "Assignment List" in menu, menu  # the learner's nbgrader tool stays
+    assert [i for i in INSTRUCTOR_ITEMS if i in menu + body] == [], menu
+
+
+def _outside(url: str) -> bool:
+    """A request that would leave the machine (data: and blob: URLs never do)."""
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOOPBACK
+
+
+def _nbgrader_menu(page) -> str:  # type: ignore[no-untyped-def]
+    """The items of the Nbgrader menu in the menu bar, as a learner sees them."""
+    page.locator(".lm-MenuBar-itemLabel", has_text="Nbgrader").click()
+    page.wait_for_selector("#jp-mainmenu-nbgrader", timeout=10_000)
+    items = page.inner_text("#jp-mainmenu-nbgrader")
+    page.keyboard.press("Escape")
+    return items

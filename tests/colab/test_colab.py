@@ -45,6 +45,21 @@ def test_release_stamps_badge_and_pinned_install(module) -> None:
     assert "google.colab" not in "".join(_text(c) for c in source), "solutions stay Colab-free"
 
 
+@pytest.mark.parametrize("module", READY, ids=lambda m: m.id)
+def test_released_notebooks_load_no_image_from_outside(module) -> None:
+    """The badge is a PNG inside the notebook; no markdown image points at the internet."""
+    import base64
+    import re
+
+    released = _cells(REPO / "modules" / module.slug / f"{module.slug}.ipynb")
+    markdown = "\n".join(_text(c) for c in released if c["cell_type"] == "markdown")
+    images = re.findall(r"!\[[^\]]*\]\(([^)\s]+)", markdown)
+    images += re.findall(r"<img[^>]*\ssrc=[\"']?([^\"'\s>]+)", markdown)
+    assert images and all(src.startswith("attachment:") for src in images), images
+    png = base64.b64decode(released[0]["attachments"][colab.BADGE]["image/png"])
+    assert png.startswith(b"\x89PNG\r\n") and len(png) < 4096
+
+
 def test_colab_settings_live_in_one_place() -> None:
     text = (REPO / "pyproject.toml").read_text()
     settings = colab.settings(REPO)
