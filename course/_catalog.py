@@ -20,17 +20,17 @@ class Module:
 
 
 MODULES: tuple[Module, ...] = (
-    Module("m00", "00_welcome", "Welcome and the local stack", "Beginner", 20, "MLflow", True),
-    Module("m01", "01_reproducible_training", "Reproducible training", "Beginner", 45, "scikit-learn", True),
-    Module("m02", "02_experiment_tracking", "Experiment tracking with MLflow", "Beginner", 45, "MLflow", True),
-    Module("m03", "03_model_registry", "Model registry and governance", "Intermediate", 45, "MLflow", True),
-    Module("m04", "04_feature_store", "Feature store with Feast", "Intermediate", 60, "Feast", True),
-    Module("m05", "05_testing_cicd", "Testing and CI/CD for ML", "Intermediate", 60, "pytest, GitHub Actions", True),
-    Module("m06", "06_deployment_serving", "Deployment and serving", "Intermediate", 60, "MLflow serving", True),
-    Module("m07", "07_monitoring_drift", "Monitoring and drift detection", "Intermediate", 60, "Evidently", True),
-    Module("m08", "08_ab_testing", "A/B testing", "Intermediate", 60, "SciPy, statsmodels", True),
-    Module("m09", "09_continuous_training", "Continuous training: closing the loop", "Advanced", 75, "all", True),
-    Module("m10", "10_responsible_ml", "Responsible ML and what comes next", "Advanced", 45, "scikit-learn, MLflow", True),
+    Module("m00", "00_welcome", "Welcome and the local stack", "Beginner", 35, "MLflow", True),
+    Module("m01", "01_reproducible_training", "Reproducible training", "Beginner", 70, "scikit-learn", True),
+    Module("m02", "02_experiment_tracking", "Experiment tracking with MLflow", "Beginner", 75, "MLflow", True),
+    Module("m03", "03_model_registry", "Model registry and governance", "Intermediate", 95, "MLflow", True),
+    Module("m04", "04_feature_store", "Feature store with Feast", "Intermediate", 100, "Feast", True),
+    Module("m05", "05_testing_cicd", "Testing and CI/CD for ML", "Intermediate", 100, "pytest, GitHub Actions", True),
+    Module("m06", "06_deployment_serving", "Deployment and serving", "Intermediate", 95, "MLflow serving", True),
+    Module("m07", "07_monitoring_drift", "Monitoring and drift detection", "Intermediate", 125, "Evidently", True),
+    Module("m08", "08_ab_testing", "A/B testing", "Intermediate", 120, "SciPy, statsmodels", True),
+    Module("m09", "09_continuous_training", "Continuous training: closing the loop", "Advanced", 130, "all", True),
+    Module("m10", "10_responsible_ml", "Responsible ML and what comes next", "Advanced", 125, "scikit-learn, MLflow", True),
 )  # fmt: skip
 N_MODULES = len(MODULES)
 

@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from . import _progress
-from ._errors import CheckError, CourseError, NotAttempted
+from ._errors import CheckError, CourseError, NotAttempted, internal_error, raised_by_course
 
 __all__ = ["check", "digest"]
 
@@ -96,6 +96,10 @@ def check(question_id: str, answer: Any) -> None:
     except CheckError as exc:
         _progress.record(question_id, "incorrect")
         raise CheckError(f"{question_id}: {exc}") from None
+    except Exception as exc:
+        if raised_by_course(exc):  # a broken Question, not a wrong answer
+            raise internal_error(question_id, exc) from None
+        raise
     _progress.record(question_id, "correct")
     print(f"✓ {question_id} correct")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _progress as progress_store
-from .._errors import CheckError, CourseError, NotAttempted
+from .._errors import CheckError, CourseError, NotAttempted, internal_error, raised_by_course
 from .._quiet import quiet
 from ._registry import Exercise, Question, as_kwargs, items, lookup
 
@@ -17,7 +17,11 @@ __all__ = ["check", "hint", "items", "CheckError", "NotAttempted"]
 
 
 def check(exercise_id: str, **answers: Any) -> None:
-    """Run a check; print one line on success, raise CheckError (or NotAttempted) otherwise."""
+    """Run a check; print one line on success, raise CheckError (or NotAttempted) otherwise.
+
+    An exception from the check's own code raises InternalCheckError and records nothing: the
+    learner's progress must not show the course's bug as their failure.
+    """
     item = lookup(exercise_id)
     if isinstance(item, Question):
         from ..quiz import check as quiz_check
@@ -45,7 +49,10 @@ def check(exercise_id: str, **answers: Any) -> None:
     except CheckError as exc:
         progress_store.record(exercise_id, "incorrect")
         raise CheckError(f"{exercise_id}: {exc}") from None
-    except Exception as exc:  # the learner's objects broke the check: say so in one line
+    except Exception as exc:
+        if raised_by_course(exc):  # the check's own bug: not the learner's failure
+            raise internal_error(exercise_id, exc) from None
+        # the learner's function or objects raised while being checked: say so in one line
         progress_store.record(exercise_id, "incorrect")
         first = str(exc).splitlines()[0][:300] if str(exc) else ""
         raise CheckError(

@@ -108,23 +108,26 @@ question(
     Question(
         "m00.q2",
         "choice",
-        "008c634f70bba7335327",
-        "Where embedded MLflow keeps runs",
+        "7180c70593cbcf593ed2",
+        "Why accuracy alone can mislead",
         ("a", "b", "c", "d"),
     )
 )
 question(
     Question(
-        "m00.q3", "choice", "5a2de76243b760d3a2e8", "What 'not attempted' means", ("a", "b", "c")
+        "m00.q3",
+        "choice",
+        "740322d15cf1f7fac7d1",
+        "A calm-week model in the holiday",
+        ("a", "b", "c", "d"),
     )
 )
 question(
     Question(
         "m00.q4",
-        "number",
-        "a11f8958a07667308b2a",
-        "Holiday weeks in ShopFlow",
-        tolerance=0.5,
-        hint="look at data.HOLIDAY_WEEKS",
+        "choice",
+        "382535a2d3e1fb5243ed",
+        "Which lifecycle stage catches decay",
+        ("a", "b", "c", "d"),
     )
 )

@@ -284,14 +284,14 @@ def fingerprint(fingerprint: Any) -> str:
 
 question(
     Question(
-        "m01.q1", "choice", "c55eba1ba2c04a0e3c3c", "Why a random split leaks here", ("a", "b", "c")
+        "m01.q1", "choice", "830ba11cb48d499cf4c0", "Why a random split leaks here", ("a", "b", "c")
     )
 )
 question(
     Question(
         "m01.q2",
         "choice",
-        "4b58b7fa9fc46bfbd2f0",
+        "49edd9809e57d95c2d44",
         "What a fingerprint is for",
         ("a", "b", "c", "d"),
     )
@@ -302,8 +302,15 @@ question(
         "choice",
         "45c96ea8f368e5c4c2cc",
         "Which CV for time-ordered data",
-        ("a", "b", "c"),
+        ("a", "b", "c", "d"),
     )
 )
-question(Question("m01.q4", "number", "fb4df1545760e32c2d8b", "Rows a fingerprint change needs", tolerance=0.5,
-                  hint="how few changed values should a good fingerprint notice?"))  # fmt: skip
+question(
+    Question(
+        "m01.q4",
+        "choice",
+        "8a4be583b3f2b65f20fd",
+        "What two fingerprints tell you",
+        ("a", "b", "c", "d"),
+    )
+)

@@ -300,13 +300,25 @@ def model_card(model_name: Any) -> str:
 
 
 question(
-    Question("m03.q1", "choice", "f90c0bd58bbb9253917e", "Aliases, not stages", ("a", "b", "c"))
+    Question(
+        "m03.q1",
+        "choice",
+        "904c5d3f292c5fca291d",
+        "Why aliases rather than stages",
+        ("a", "b", "c"),
+    )
 )
 question(
-    Question("m03.q2", "choice", "7f6deb299aee6c42882d", "What a rollback does", ("a", "b", "c"))
+    Question("m03.q2", "choice", "02f7da7b523865d43b57", "What a rollback does", ("a", "b", "c"))
 )
 question(
-    Question("m03.q3", "choice", "23c9177e529e44daea67", "From prediction to data", ("a", "b", "c"))
+    Question(
+        "m03.q3",
+        "choice",
+        "797ab438c23b87db4aeb",
+        "From a prediction back to its data",
+        ("a", "b", "c"),
+    )
 )
 question(Question("m03.q4", "number", "5c02c0f6a0887d1536a0", "Challenger minus champion AUC", tolerance=0.002,
                   hint="run your compare on the validation weeks; a worse challenger gives a negative number"))  # fmt: skip

@@ -590,7 +590,7 @@ question(
     Question(
         "m04.q1",
         "choice",
-        "6d6b846a7967414044e8",
+        "ce5990d03fb60d1eab72",
         "Why the naive join scores so well",
         ("a", "b", "c", "d"),
     )
@@ -610,17 +610,11 @@ question(
     Question(
         "m04.q3",
         "choice",
-        "3f6177201d2adb647bdc",
-        "What a first materialize_incremental loads here",
+        "ac4339a4af5b88503b46",
+        "materialize_incremental on a fresh repo",
         ("a", "b", "c"),
     )
 )
 question(
-    Question(
-        "m04.q4",
-        "choice",
-        "7194ade9347af5529acb",
-        "Offline and online past the TTL",
-        ("a", "b", "c"),
-    )
+    Question("m04.q4", "choice", "7194ade9347af5529acb", "TTL offline and online", ("a", "b", "c"))
 )

@@ -425,21 +425,23 @@ question(
     Question(
         "m05.q1",
         "choice",
-        "daaa70be748e9018f199",
-        "Which test catches an unknown country",
+        "5e96b178299ea1a392e0",
+        "Which test catches a new category",
         ("a", "b", "c"),
     )
 )
 question(
-    Question("m05.q2", "choice", "ecb935e080082434e338", "Why the same holdout", ("a", "b", "c"))
+    Question(
+        "m05.q2",
+        "choice",
+        "a5da31a78e167ac47b93",
+        "Why one holdout for both models",
+        ("a", "b", "c"),
+    )
 )
 question(
     Question(
-        "m05.q3",
-        "choice",
-        "d4348b4cb251c6dc6c2c",
-        "More sessions never lower the score",
-        ("a", "b", "c"),
+        "m05.q3", "choice", "d4348b4cb251c6dc6c2c", "Name the behavioural test", ("a", "b", "c")
     )
 )
 question(Question("m05.q4", "number", "9f932d8055d9e6871bc4", "Jobs before promote", tolerance=0.5,

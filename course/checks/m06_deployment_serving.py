@@ -359,13 +359,23 @@ question(
         "m06.q1",
         "choice",
         "1f152991368c54d6908f",
-        "Why preprocessing inside the pyfunc",
+        "Why preprocessing travels with the model",
         ("a", "b", "c"),
     )
 )
-question(Question("m06.q2", "choice", "11773750ac6d78d0206f", "Why p95", ("a", "b", "c")))
 question(
-    Question("m06.q3", "choice", "48e75a85777c726fa2f3", "A server before reload", ("a", "b", "c"))
+    Question(
+        "m06.q2", "choice", "11773750ac6d78d0206f", "Why p95 rather than the mean", ("a", "b", "c")
+    )
+)
+question(
+    Question(
+        "m06.q3",
+        "choice",
+        "a6274c2e05d66178f195",
+        "What a running server serves after an alias moves",
+        ("a", "b", "c"),
+    )
 )
 question(
     Question(

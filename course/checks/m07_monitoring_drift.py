@@ -557,12 +557,12 @@ def prometheus(exposition: Any) -> str:
 
 question(
     Question(
-        "m07.q1", "choice", "fd39622ec0448d561bd7", "What a drift score means", ("a", "b", "c")
+        "m07.q1", "choice", "3d470863005241899db6", "What a drift score means", ("a", "b", "c", "d")
     )
 )
 question(
     Question(
-        "m07.q2", "choice", "838ae8ef455b4a4d17ff", "p-values and large samples", ("a", "b", "c")
+        "m07.q2", "choice", "a1e26616258cad5d0c6b", "Significant but small drift", ("a", "b", "c")
     )
 )
 question(Question("m07.q3", "number", "f86d92dd339329c4fe58", "Drift share of week 23", tolerance=0.05,
@@ -570,5 +570,11 @@ question(Question("m07.q3", "number", "f86d92dd339329c4fe58", "Drift share of we
 question(Question("m07.q4", "number", "f9731293f0fb186b036f", "Whose labels in week 22's row", tolerance=0.4,
                   hint="a snapshot's label is the purchases of the week after it"))  # fmt: skip
 question(
-    Question("m07.q5", "choice", "55c9d0b635caddb534c2", "Prometheus metric type", ("a", "b", "c"))
+    Question(
+        "m07.q5",
+        "choice",
+        "9f42558d53f2cd095af1",
+        "Prometheus metric type for a share",
+        ("a", "b", "c"),
+    )
 )

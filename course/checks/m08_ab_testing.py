@@ -580,7 +580,9 @@ def decision(guardrail: Any, decide: Any) -> str:
 
 
 question(
-    Question("m08.q1", "choice", "5cc407763216b0abc3df", "Why hash the assignment", ("a", "b", "c"))
+    Question(
+        "m08.q1", "choice", "4baf1f15f8d86eadc764", "Why hash-based assignment", ("a", "b", "c")
+    )
 )
 question(
     Question("m08.q2", "number", "7a19cfda05a5cbd7b2e6", "False positives with 10 looks", tolerance=0.02,
@@ -592,6 +594,10 @@ question(
 )  # fmt: skip
 question(
     Question(
-        "m08.q4", "choice", "ac14eeb2be2a605a8e85", "What to do after an SRM alarm", ("a", "b", "c")
+        "m08.q4",
+        "choice",
+        "0384020e5e5d01431efc",
+        "What to do when the SRM check fires",
+        ("a", "b", "c"),
     )
 )

@@ -680,18 +680,30 @@ def pipeline(run_week: Any, model_name: Any) -> str:
 
 question(
     Question(
-        "m09.q1", "choice", "c38704dcd76cbe244ca7", "Why skip a processed week", ("a", "b", "c")
+        "m09.q1",
+        "choice",
+        "88e5415b5953b14bc98f",
+        "Why the pipeline skips finished weeks",
+        ("a", "b", "c"),
     )
 )
 question(
     Question(
-        "m09.q2", "choice", "7ae25a427697130872ba", "Why log loss in the gate", ("a", "b", "c")
+        "m09.q2",
+        "choice",
+        "18011ea1f10d454eb225",
+        "Why the gate uses log loss",
+        ("a", "b", "c", "d"),
     )
 )
 question(Question("m09.q3", "number", "f57f063252fe07dcb404", "Promotions over the timeline", tolerance=0.5,
                   hint="count the rows of your audit trail whose decision is promote"))  # fmt: skip
 question(
     Question(
-        "m09.q4", "choice", "89dd0ef44972cfc9aa28", "A step in an orchestrator", ("a", "b", "c")
+        "m09.q4",
+        "choice",
+        "8e38a5773fbfd39c5d71",
+        "What a step becomes on a platform",
+        ("a", "b", "c"),
     )
 )

@@ -703,24 +703,30 @@ def edge(profile: Any, edge_model: Any, model_name: Any) -> str:
 
 
 question(
-    Question("m10.q1", "choice", "ce046aa3cd6543b3ddc9", "Partial dependence on days_since_last_purchase",
-             ("a", "b", "c"))
-)  # fmt: skip
-question(
-    Question("m10.q2", "choice", "41f32d27437356871946", "Why a minimum slice size",
-             ("a", "b", "c"))
-)  # fmt: skip
+    Question(
+        "m10.q1", "choice", "5020fd90515e69c1e33b", "Read a partial dependence", ("a", "b", "c")
+    )
+)
 question(
     Question(
-        "m10.q3",
+        "m10.q2",
         "choice",
-        "50301006fb733422574c",
-        "Why early rounds can score higher",
+        "8bcebd75dafe5f2677be",
+        "Why slices need a minimum size",
         ("a", "b", "c"),
     )
 )
 question(
     Question(
-        "m10.q4", "choice", "a0c984f30d2da1c9ae37", "What SR 11-7 asks of a bank", ("a", "b", "c")
+        "m10.q3",
+        "choice",
+        "7220eb97cf940dff62d1",
+        "Why halving's best is not the table's max",
+        ("a", "b", "c"),
+    )
+)
+question(
+    Question(
+        "m10.q4", "choice", "f7fce4b710a132b9f734", "What SR 11-7 asks of a bank", ("a", "b", "c")
     )
 )

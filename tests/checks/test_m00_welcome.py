@@ -150,10 +150,10 @@ def test_ex2_stub_is_not_attempted(course_home):
     ("question", "answer"),
     [
         ("m00.q1", list(STAGES)),
-        ("m00.q2", "b"),
-        ("m00.q3", "b"),
-        ("m00.q4", 4),
-        pytest.param("m00.q4", 4.2, id="m00.q4-within-tolerance"),
+        ("m00.q2", "a"),
+        ("m00.q3", "c"),
+        ("m00.q4", "b"),
+        pytest.param("m00.q4", " B ", id="m00.q4-normalised"),
     ],
 )
 def test_quiz_right_answer_passes(course_home, capsys, question, answer):
@@ -165,9 +165,10 @@ def test_quiz_right_answer_passes(course_home, capsys, question, answer):
     ("question", "answer"),
     [
         ("m00.q1", ["data", "train", "register", "evaluate", "deploy", "monitor"]),
-        ("m00.q2", "a"),
+        ("m00.q2", "b"),
         ("m00.q3", "a"),
-        ("m00.q4", 5),
+        ("m00.q3", "d"),
+        ("m00.q4", "a"),
     ],
 )
 def test_quiz_wrong_answer_fails(course_home, question, answer):
@@ -182,8 +183,8 @@ def test_quiz_wrong_answer_fails(course_home, question, answer):
         ("m00.q1", "data, train, evaluate", "answer with a list"),
         ("m00.q1", [*STAGES[:-1], "ship"], "'ship' is not one of the options"),
         ("m00.q2", "e", "answer with one of 'a', 'b', 'c', 'd', not 'e'"),
-        ("m00.q3", "d", "answer with one of 'a', 'b', 'c', not 'd'"),
-        ("m00.q4", "four", "answer with a number, not 'four'"),
+        ("m00.q3", 3, "answer with one of 'a', 'b', 'c', 'd', not 3"),
+        ("m00.q4", "monitor", "answer with one of 'a', 'b', 'c', 'd', not 'monitor'"),
     ],
 )
 def test_quiz_wrong_type_names_expected_type(course_home, question, answer, match):

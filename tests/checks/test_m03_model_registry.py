@@ -413,7 +413,7 @@ def test_ex6_not_attempted(shop):
 
 @pytest.mark.parametrize(
     ("qid", "right", "wrong"),
-    [("m03.q1", "b", "a"), ("m03.q2", "c", "a"), ("m03.q3", "a", "b"), ("m03.q4", -0.006, 0.006)],
+    [("m03.q1", "c", "a"), ("m03.q2", "a", "b"), ("m03.q3", "c", "a"), ("m03.q4", -0.006, 0.006)],
 )
 def test_quiz(course_home, capsys, qid, right, wrong):
     course.quiz.check(qid, right)
@@ -427,3 +427,13 @@ def test_quiz(course_home, capsys, qid, right, wrong):
 def test_q4_accepts_the_rounding_of_a_learner(course_home):
     course.quiz.check("m03.q4", -0.0059)
     course.quiz.check("m03.q4", -0.0061)
+
+
+@pytest.mark.parametrize(
+    ("answer", "match"),
+    [("minus", "answer with a number, not 'minus'"), (float("nan"), "answer with a finite number")],
+)
+def test_q4_names_the_type_it_wants(course_home, answer, match):
+    with pytest.raises(course.CheckError, match=match) as excinfo:
+        course.quiz.check("m03.q4", answer)
+    assert not isinstance(excinfo.value, course.NotAttempted)

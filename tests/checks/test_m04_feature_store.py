@@ -455,7 +455,7 @@ def test_progress_lists_the_module(course_home, shop):
 
 @pytest.mark.parametrize(
     ("question", "answer"),
-    [("m04.q1", "b"), ("m04.q2", 2000), ("m04.q2", "2000"), ("m04.q3", "b"), ("m04.q4", " B ")],
+    [("m04.q1", "d"), ("m04.q2", 2000), ("m04.q2", "2000"), ("m04.q3", "c"), ("m04.q4", " B ")],
 )
 def test_quiz_right_answer_passes(course_home, capsys, question, answer):
     course.quiz.check(question, answer)
@@ -464,7 +464,7 @@ def test_quiz_right_answer_passes(course_home, capsys, question, answer):
 
 @pytest.mark.parametrize(
     ("question", "answer"),
-    [("m04.q1", "a"), ("m04.q2", 5), ("m04.q2", 2001), ("m04.q3", "a"), ("m04.q4", "c")],
+    [("m04.q1", "b"), ("m04.q2", 5), ("m04.q2", 2001), ("m04.q3", "b"), ("m04.q4", "c")],
 )
 def test_quiz_wrong_answer_fails(course_home, question, answer):
     with pytest.raises(course.CheckError, match="not quite") as excinfo:

@@ -350,7 +350,7 @@ def test_quiz(course_home, capsys):
     for qid, right, wrong in (
         ("m06.q1", "b", "a"),
         ("m06.q2", "b", "c"),
-        ("m06.q3", "b", "a"),
+        ("m06.q3", "a", "b"),
         ("m06.q4", 2, 3),
     ):
         course.quiz.check(qid, right)

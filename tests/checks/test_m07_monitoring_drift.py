@@ -397,11 +397,11 @@ def test_ex7_not_attempted(course_home):
 @pytest.mark.parametrize(
     ("qid", "right", "wrong"),
     [
-        ("m07.q1", "b", "a"),
-        ("m07.q2", "c", "a"),
+        ("m07.q1", "d", "c"),
+        ("m07.q2", "b", "c"),
         ("m07.q3", 0.8, 0.7),
         ("m07.q4", 21, 22),
-        ("m07.q5", "a", "b"),
+        ("m07.q5", "b", "a"),
     ],
 )
 def test_quiz(course_home, capsys, qid, right, wrong):

@@ -393,7 +393,7 @@ def test_ex6_not_attempted(course_home):
 
 @pytest.mark.parametrize(
     ("qid", "right", "wrong"),
-    [("m08.q1", "b", "a"), ("m08.q2", 0.19, 0.05), ("m08.q3", 14745, 29490), ("m08.q4", "c", "b")],
+    [("m08.q1", "c", "b"), ("m08.q2", 0.19, 0.05), ("m08.q3", 14745, 29490), ("m08.q4", "a", "c")],
 )
 def test_quiz(course_home, capsys, qid, right, wrong):
     course.quiz.check(qid, right)

@@ -342,7 +342,7 @@ def test_timeline_promotes_in_the_holiday_only(nb):
 
 @pytest.mark.parametrize(
     ("qid", "right", "wrong"),
-    [("m09.q1", "b", "a"), ("m09.q2", "c", "a"), ("m09.q3", 2, 4), ("m09.q4", "a", "c")],
+    [("m09.q1", "c", "b"), ("m09.q2", "b", "d"), ("m09.q3", 2, 4), ("m09.q4", "c", "a")],
 )
 def test_quiz(course_home, capsys, qid, right, wrong):
     course.quiz.check(qid, right)

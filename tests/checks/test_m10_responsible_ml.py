@@ -476,7 +476,7 @@ def test_ex6_stub(lab, small_model):
 
 # --- quiz ----------------------------------------------------------------------------------
 
-QUIZ = {"m10.q1": ("b", "a"), "m10.q2": ("c", "b"), "m10.q3": ("b", "a"), "m10.q4": ("c", "a")}
+QUIZ = {"m10.q1": ("a", "b"), "m10.q2": ("a", "c"), "m10.q3": ("c", "a"), "m10.q4": ("a", "b")}
 
 
 @pytest.mark.parametrize("question", sorted(QUIZ))
