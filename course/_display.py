@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ._errors import CheckError
+from ._errors import CheckError, InternalCheckError
+
+_LABELS = {"NotAttempted": "Not attempted", "InternalCheckError": "Course bug"}
 
 
 def _short(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> None:
-    label = "Not attempted" if etype.__name__ == "NotAttempted" else "Incorrect"
+    label = _LABELS.get(etype.__name__, "Incorrect")
     # Shown as a real error output: nbgrader scores the cell 0, the learner reads one line.
     shell._showtraceback(etype, value, [f"\x1b[31m{label}:\x1b[0m {value}"])
 
@@ -21,4 +23,4 @@ def install() -> None:
         return
     shell = get_ipython()
     if shell is not None:
-        shell.set_custom_exc((CheckError,), _short)
+        shell.set_custom_exc((CheckError, InternalCheckError), _short)

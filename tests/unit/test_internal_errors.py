@@ -169,3 +169,20 @@ def test_the_issue_tracker_is_the_projects() -> None:
     repository = config["tool"]["course"]["colab"]["repository"]
     assert config["project"]["urls"]["Issues"] == f"https://{repository}/issues"
     assert issues_url() == config["project"]["urls"]["Issues"]
+
+
+def test_a_notebook_shows_one_labelled_line() -> None:
+    from course import _display
+
+    shown = []
+
+    class Shell:
+        def _showtraceback(self, etype, value, lines):
+            shown.append(lines)
+
+    for exc, label in (
+        (InternalCheckError("m00.ex1: the check itself failed"), "Course bug:"),
+        (CheckError("m00.ex1: wrong"), "Incorrect:"),
+    ):
+        _display._short(Shell(), type(exc), exc, None)
+        assert len(shown[-1]) == 1 and label in shown[-1][0]
