@@ -9,7 +9,7 @@ UV_VERSION := 0.13.8
 UV_DIR     := $(VENV)/uv
 UV         := $(UV_DIR)/bin/uv
 
-.PHONY: install system-deps lab test test-fast release check-release lint bench clean
+.PHONY: install system-deps lab test test-fast release check-release diagrams lint bench clean
 
 # Debian packages some tests need (the grading sandbox, the classroom database, the browser
 # test). Installed when missing and we are root with apt; otherwise those tests say why they skip.
@@ -59,9 +59,13 @@ release: install
 check-release: install
 	$(BIN)/course release --check
 
+# Redraw docs/diagrams/draw.py's pictures and embed them into solutions/ (then `make release`).
+diagrams: install
+	$(BIN)/python docs/diagrams/draw.py --embed
+
 lint: install
-	$(BIN)/ruff check course tests bench solutions
-	$(BIN)/ruff format --check course tests bench
+	$(BIN)/ruff check course tests bench solutions docs/diagrams
+	$(BIN)/ruff format --check course tests bench docs/diagrams
 
 bench: install
 	$(BIN)/python bench/bench.py

@@ -48,7 +48,12 @@ def record_hint(item_id: str, level: int) -> None:
     _save(state)
 
 
-_MARK = {"correct": "✓ correct", "incorrect": "✗ incorrect", "not attempted": "· not attempted"}
+_MARK = {
+    "correct": "✓ correct",
+    "incorrect": "✗ incorrect",
+    "not attempted": "· not attempted",
+    "recorded": "· recorded (graded quiz)",
+}
 
 
 def rows(module_id: str) -> list[dict[str, Any]]:

@@ -64,6 +64,7 @@ def _grade(args: argparse.Namespace) -> int:
         sandbox=not args.no_sandbox,
         trust_unverifiable=not args.strict,
         disk=args.disk,
+        quiz_keys=args.quiz_keys,
     )
     print(result.summary())
     return 0
@@ -142,6 +143,14 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="score 0 (and list for review) values the clean re-check cannot carry: functions, "
         "models; default: keep the kernel's verdict for real functions and library objects",
+    )
+    g.add_argument(
+        "--quiz-keys",
+        choices=["source", "digest"],
+        default="digest",
+        help="digest (default): score quizzes against the package's digests, which learners can "
+        "brute-force (self-study); source: against the keys in your solutions/ notebook, "
+        "learners' checks only record answers (graded quizzes)",
     )
     g.add_argument("--disk", default=None, help="scratch size per submission (default 2G)")
     g.add_argument("--student", action="append", help="grade only this student (repeatable)")

@@ -1,21 +1,34 @@
 """Quiz questions: answers are stored only as salted hashes, numbers accept a tolerance.
 
 Authors make a digest with ``python -m course.quiz m02.q1 b`` (add ``--tol 0.01`` for numbers).
+
+Two modes. Self-study (the default): `check` compares with the digest and says right or wrong.
+Graded (``COURSE_QUIZ_MODE=graded``, set by `course grade` in its sandbox and by an instructor
+for a class): `check` only records the answer, because a digest of a letter or a rounded number
+is recovered by trying every candidate; `course grade` scores the answer against the keys in the
+instructor's own notebook (`matches`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import math
+import os
 import sys
 from typing import Any
 
 from . import _progress
 from ._errors import CheckError, CourseError, NotAttempted, internal_error, raised_by_course
 
-__all__ = ["check", "digest"]
+__all__ = ["check", "digest", "graded_mode", "matches"]
 
 _SALT = "shopflow-quiz-v1"
+MODE_ENV = "COURSE_QUIZ_MODE"  # "graded": record answers, never say right or wrong
+
+
+def graded_mode() -> bool:
+    """True when quiz answers count for credit: the notebook must not confirm a guess."""
+    return os.environ.get(MODE_ENV, "").strip().lower() == "graded"
 
 
 def _hash(question_id: str, normalised: str) -> str:
@@ -72,13 +85,56 @@ def _typed(q: Any, answer: Any) -> Any:
     return _norm_text(answer)
 
 
-def check(question_id: str, answer: Any) -> None:
-    """Check a quiz answer; prints one line if right, raises CheckError if not."""
+def _question(question_id: str) -> Any:
     from .checks._registry import Question, lookup
 
     q = lookup(question_id)
     if not isinstance(q, Question):
         raise CourseError(f"{question_id} is an exercise, not a quiz question: use course.check")
+    return q
+
+
+def matches(question_id: str, answer: Any, key: Any) -> bool:
+    """Whether `answer` is right against a `key` held by the instructor (not the digest), with
+    the same normalisation and the same tolerance grid as `check`: both modes agree.
+
+    Raises NotAttempted / CheckError for an answer of the wrong form, CourseError for a bad key.
+    """
+    q = _question(question_id)
+    try:
+        want = _typed(q, key)
+    except CheckError as exc:
+        raise CourseError(
+            f"the instructor's key for {question_id} is not a valid answer: {exc}"
+        ) from None
+    value = _typed(q, answer)
+    if q.kind == "number":
+        tol = q.tolerance or 1e-9
+        return str(round(want / tol)) in _buckets(value, tol)
+    return value == want
+
+
+def _record_only(q: Any, answer: Any) -> None:
+    """Graded mode: the answer's form is checked (that says nothing about the key), not its truth."""
+    try:
+        _typed(q, answer)
+    except NotAttempted as exc:
+        _progress.record(q.id, "not attempted")
+        raise NotAttempted(f"{q.id}: {exc}") from None
+    except CheckError as exc:
+        raise CheckError(f"{q.id}: {exc}") from None
+    _progress.record(q.id, "recorded")
+    print(f"✓ {q.id} answer recorded (graded quiz: your instructor's grading scores it)")
+
+
+def check(question_id: str, answer: Any) -> None:
+    """Check a quiz answer; prints one line if right, raises CheckError if not.
+
+    In graded mode (see `graded_mode`) it only records a well-formed answer and raises nothing."""
+    q = _question(question_id)
+    if graded_mode():
+        _record_only(q, answer)
+        return
     try:
         value = _typed(q, answer)
         if q.kind == "number":

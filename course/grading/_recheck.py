@@ -7,6 +7,9 @@ those values bound to their names. A value that cannot be carried there (a funct
 an object) makes the item "unverifiable": the kernel's verdict stands only for a value whose
 type really is a function or a library class (listed in notes), and not at all with `--strict`;
 anything else scores 0 and is listed for review.
+
+Graded quizzes (`keys` given): a quiz answer is not sent to the clean process, whose only key is
+the package's digest; it is scored here against the instructor's key (course.quiz.matches).
 """
 
 from __future__ import annotations
@@ -61,8 +64,11 @@ def preamble(source_nb: dict) -> list[str]:
 
 
 def jobs_for(items: list[dict], cells: list[Any], passed: dict[str, bool],
-             instructor: dict[str, str], pre: list[str]) -> tuple[list[dict], dict[str, dict]]:  # fmt: skip
-    """(jobs for the clean process, verdicts already known without it)."""
+             instructor: dict[str, str], pre: list[str], keys: dict[str, Any] | None = None,
+             answers: dict[str, Any] | None = None) -> tuple[list[dict], dict[str, dict]]:  # fmt: skip
+    """(jobs for the clean process, verdicts already known without it).
+
+    With `keys` (graded quizzes), quiz answers are scored here and collected into `answers`."""
     jobs: list[dict] = []
     known: dict[str, dict] = {}
     for it in items:
@@ -103,7 +109,13 @@ def jobs_for(items: list[dict], cells: list[Any], passed: dict[str, bool],
                     known.setdefault(gid, {"verdict": "missing",
                                            "reason": f"{name}: {str(r.get('missing'))[:80]}"})  # fmt: skip
                     complete = False
-            if complete:
+            if complete and call["kind"] == "quiz" and keys is not None:
+                if answers is not None:
+                    answers[call["id"]] = values.get("answer")
+                verdict = quiz_verdict(call["id"], values.get("answer"), keys)
+                if verdict["verdict"] != "pass" or gid not in known:
+                    known[gid] = verdict
+            elif complete:
                 jobs.append({"item": gid, "kind": call["kind"], "id": call["id"], "args": values})
         if odd and gid not in known:
             known[gid] = _unverifiable("; ".join(odd), real)
@@ -114,16 +126,42 @@ def jobs_for(items: list[dict], cells: list[Any], passed: dict[str, bool],
     return jobs, known
 
 
+def quiz_verdict(question_id: str, answer: Any, keys: dict[str, Any]) -> dict:
+    """A quiz answer against the instructor's key: "pass", "wrong" (0, no review: the kernel
+    never said right or wrong), or "missing" (no key: 0 and review, the instructor's gap)."""
+    from ..quiz import matches
+
+    if question_id not in keys:
+        return {
+            "verdict": "missing",
+            "reason": f"no key for {question_id} in the instructor's notebook",
+        }
+    try:
+        ok = matches(question_id, _records.untag(answer), _records.untag(keys[question_id]))
+    except AssertionError as exc:  # NotAttempted / CheckError: an answer of the wrong form
+        return {"verdict": "wrong", "reason": f"Incorrect: {_one_line(exc)}"}
+    except Exception as exc:  # a broken key: the instructor's to fix, never the learner's 0
+        return {"verdict": "missing", "reason": f"{type(exc).__name__}: {_one_line(exc)}"}
+    if ok:
+        return {"verdict": "pass", "reason": ""}
+    return {"verdict": "wrong", "reason": "Incorrect (scored against the instructor's key)"}
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [ln for ln in str(exc).splitlines() if ln.strip()]
+    return (lines[-1] if lines else "")[:200]
+
+
 def _unverifiable(reason: str, real: bool) -> dict:
     return {"verdict": "unverifiable", "reason": reason, "real": real}
 
 
 def verdicts(jobs: list[dict], results: list[dict], known: dict[str, dict]) -> dict[str, dict]:
-    """{grade_id: {"verdict": "pass"|"fail"|"missing"|"unverifiable", "reason", "notes"}}."""
+    """{grade_id: {"verdict": "pass"|"fail"|"wrong"|"missing"|"unverifiable", "reason", "notes"}}."""
     out = {g: dict(v, notes=[]) for g, v in known.items()}
     for job, res in zip(jobs, results, strict=False):
         v = out.setdefault(job["item"], {"verdict": "pass", "reason": "", "notes": []})
-        if v["verdict"] == "fail":
+        if v["verdict"] in ("fail", "wrong"):
             continue
         if res.get("skipped"):
             v["notes"].append(f"hidden tests not re-run outside the kernel ({res.get('reason')})")

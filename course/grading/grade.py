@@ -23,7 +23,7 @@ from pathlib import Path
 
 from .. import _catalog
 from .._errors import CourseError
-from . import _nbgrader
+from . import _nbgrader, _quizkeys
 from ._files import Refused, read_bounded, safe_text, write_text
 from .sandbox import Limits
 from .submissions import Submission, discover
@@ -42,6 +42,7 @@ BASE_COLUMNS = [
     "exec_seconds",
     "sandboxed",
 ]
+QUIZ_KEYS = ("source", "digest")  # where quiz grades come from (docs/instructors.md)
 _MAX_NOTEBOOK = 64 * 1024**2  # a submission larger than this is an error row, not read
 
 
@@ -178,8 +179,14 @@ def grade(
     sandbox: bool = True,
     trust_unverifiable: bool = True,
     disk: str | int | None = None,
+    quiz_keys: str = "digest",
 ) -> GradeResult:
-    """Autograde every submission of one module; never stops at a bad one."""
+    """Autograde every submission of one module; never stops at a bad one.
+
+    `quiz_keys="source"` scores quiz items against the instructor's keys in solutions/ (the
+    learner's check only records answers); `"digest"` against the package's digests."""
+    if quiz_keys not in QUIZ_KEYS:
+        raise CourseError(f"--quiz-keys is one of {', '.join(QUIZ_KEYS)}, not {quiz_keys!r}")
     mod = _catalog.get(module)
     repo = _nbgrader.repo()
     source = repo / "solutions" / mod.slug / f"{mod.slug}.ipynb"
@@ -232,13 +239,16 @@ def grade(
     release = repo / "modules" / mod.slug / f"{mod.slug}.ipynb"
     src_nb = json.loads(source.read_text(encoding="utf-8"))
     rel_nb = json.loads(release.read_text(encoding="utf-8")) if release.exists() else src_nb
+    keys = None
+    if quiz_keys == "source" and subs:
+        keys = _source_keys(mod.id, src_nb, rel_nb, limits, sandbox, progress)
     jobs, contents = [], {}
     for sub in subs:
         content = _read_submission(sub.path)
         contents[sub.student_id] = content
         jobs.append({"student_id": sub.student_id, "module": mod.id, "content": content,
                      "source": src_nb, "release": rel_nb, "limits": limits, "sandbox": sandbox,
-                     "trust_unverifiable": trust_unverifiable})  # fmt: skip
+                     "trust_unverifiable": trust_unverifiable, "quiz_keys": keys})  # fmt: skip
 
     results = _run_batch(jobs, subs, mod.id, workers, scheduler, progress, Limits(**limits),
                          lambda sub, res: _save(course_dir, out, mod.slug, sub, res,
@@ -274,6 +284,38 @@ def grade(
     summarize(out, mod.id, all_rows, grade_ids, points)
     export_gradebook(course_dir, out / "nbgrader-export.csv")
     return GradeResult(mod.id, out, grade_ids, rows)
+
+
+def _source_keys(module: str, src_nb: dict, rel_nb: dict, limits: dict, sandbox: bool,
+                 progress: bool) -> dict:  # fmt: skip
+    """The instructor's quiz keys: literals read from the solution cells; computed ones (an
+    expression) from one sandboxed run of the instructor's notebook, in this process."""
+    try:
+        found = _quizkeys.extract(src_nb)
+    except ValueError as exc:
+        raise CourseError(f"quiz keys: {exc} (or grade with --quiz-keys digest)") from None
+    keys = _quizkeys.literal_keys(found)
+    todo = _quizkeys.computed(found)
+    if not todo:
+        return keys
+    from .worker import grade_submission
+
+    if progress:
+        print(f"{module}: computing quiz key(s) {', '.join(todo)} with one run of the "
+              "instructor's notebook", flush=True)  # fmt: skip
+    res = grade_submission({"student_id": "instructor", "module": module,
+                            "content": json.dumps(src_nb), "source": src_nb, "release": rel_nb,
+                            "limits": limits, "sandbox": sandbox, "quiz_keys": keys,
+                            "want_answers": True})  # fmt: skip
+    answers = res.get("answers") or {}
+    missing = [q for q in todo if answers.get(q) is None]
+    if missing:
+        why = res.get("error") or "its answer cell did not run to a plain value"
+        raise CourseError(
+            f"the instructor's notebook gave no key for {', '.join(missing)} ({why}); "
+            "fix solutions/ or grade with --quiz-keys digest"
+        )
+    return {**keys, **{q: answers[q] for q in todo}}
 
 
 def _read_submission(path: Path) -> str:

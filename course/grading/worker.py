@@ -19,7 +19,9 @@ remote) and never raises: whatever the submission does, it returns a result dict
 4. Re-verify. After each test cell a grader cell records, as plain JSON, the values that cell
    handed to `course.check` / `course.quiz.check`. A fresh Python process (isolated mode, the
    same state dir, no student code) runs the unpatched checks on those values. An item passes
-   only if both agree; kernel-pass / clean-fail is flagged for review.
+   only if both agree; kernel-pass / clean-fail is flagged for review. Graded quizzes
+   (job["quiz_keys"], the instructor's keys): the kernel runs with COURSE_QUIZ_MODE=graded, so
+   the learner's check only records; the recorded answer is scored here against the key.
 5. Feedback. Hidden tests removed from the source, everything the cell printed after the hidden
    tests began dropped, errors one line.
 """
@@ -48,6 +50,7 @@ from .sandbox import Limits, SandboxUnavailable, own, prefix, probe, rlimits
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
+QUIZ_MODE_ENV = "COURSE_QUIZ_MODE"  # course.quiz.MODE_ENV; set when job["quiz_keys"] is given
 _MAX_EXTRA_CELLS = 400  # cells a submission may add; more are dropped with a note
 
 
@@ -435,7 +438,8 @@ def _stream(name: str, text: str) -> Any:
 
 
 def execute(nb: dict, scratch: Path, limits: Limits, sandboxed: bool, log_path: Path,
-            cgroup: _cgroup.Cgroup | None = None, token: str = "") -> dict:  # fmt: skip
+            cgroup: _cgroup.Cgroup | None = None, token: str = "",
+            extra_env: dict[str, str] | None = None) -> dict:  # fmt: skip
     """Run the notebook; returns {nb, replies, stopped (reason or ''), seconds}.
 
     `scratch` is the sandbox's folder; `log_path` (the kernel's stdout and stderr) lies outside
@@ -463,7 +467,7 @@ def execute(nb: dict, scratch: Path, limits: Limits, sandboxed: bool, log_path: 
         client.replies[cell_index] = (execute_reply or {}).get("content", {}).get("status", "")
 
     client.on_cell_executed = on_executed
-    env = _kernel_env(scratch)
+    env = {**_kernel_env(scratch), **(extra_env or {})}
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     log = os.fdopen(fd, "wb")
     kwargs: dict[str, Any] = {
@@ -727,10 +731,12 @@ def _run_and_score(job: dict, result: dict, limits: Limits, nb: dict, items: lis
         own(scratch)
         os.chmod(scratch, 0o755)
     env = _kernel_env(scratch)
+    # Graded quizzes: the learner's check records the answer and says nothing about it.
+    mode = {QUIZ_MODE_ENV: "graded"} if job.get("quiz_keys") is not None else {}
     try:
-        checker = _recheck.start(job["module"], scratch, limits, sandboxed, env,
+        checker = _recheck.start(job["module"], scratch, limits, sandboxed, {**env, **mode},
                                  group.wrap if group else None)  # fmt: skip
-        ran = execute(nb, scratch, limits, sandboxed, root / "kernel.log", group, token)
+        ran = execute(nb, scratch, limits, sandboxed, root / "kernel.log", group, token, mode)
     except SandboxUnavailable as exc:
         result["error"] = f"sandbox unavailable: {exc}"
         return
@@ -761,6 +767,8 @@ def _run_and_score(job: dict, result: dict, limits: Limits, nb: dict, items: lis
     result["notes"] += post["notes"]
     for key in ("items", "review", "score", "executed", "feedback"):
         result[key] = post[key]
+    if "answers" in post:
+        result["answers"] = post["answers"]
     result["status"] = "graded"
     result["error"] = ran["stopped"]
 
@@ -785,9 +793,9 @@ def _score(job: dict, limits: Limits, ran: dict, items: list[dict], by_cell: dic
         passed[item["grade_id"]], why[item["grade_id"]] = ok, reason
     source = job["source"]
     instructor = {_meta(c).get("grade_id"): _src(c) for c in source["cells"]}
-    jobs, known = _recheck.jobs_for(
-        items, executed.cells, passed, instructor, _recheck.preamble(source)
-    )
+    answers: dict[str, Any] = {}
+    jobs, known = _recheck.jobs_for(items, executed.cells, passed, instructor,
+                                    _recheck.preamble(source), job.get("quiz_keys"), answers)  # fmt: skip
     results = _recheck.run(checker, jobs, max(30.0, limits.post_timeout * 0.8))
     clean = _recheck.verdicts(jobs, results, known)
     trust = bool(job.get("trust_unverifiable"))
@@ -798,7 +806,10 @@ def _score(job: dict, limits: Limits, ran: dict, items: list[dict], by_cell: dic
         c = clean.get(gid, {})
         verdict = c.get("verdict", "")
         notes += [f"{gid}: {n}" for n in c.get("notes", [])]
-        if ok and verdict in ("fail", "missing"):
+        if verdict == "wrong":  # a graded quiz answer that is not the instructor's key
+            ok = False
+            why[gid] = why.get(gid) or c["reason"]
+        elif ok and verdict in ("fail", "missing"):
             review.append(f"{gid}: passed in the kernel, failed the clean check ({c['reason']})")
             ok = False
         elif ok and verdict == "unverifiable":
@@ -814,6 +825,8 @@ def _score(job: dict, limits: Limits, ran: dict, items: list[dict], by_cell: dic
                        "why": why.get(gid, ""), "clean": verdict}  # fmt: skip
     post.update(items=scores, review=review, notes=notes,
                 score=sum(s["score"] for s in scores.values()))  # fmt: skip
+    if job.get("want_answers"):  # the instructor's own run: its answers are the computed keys
+        post["answers"] = answers
     # The notebook formgrader shows: grader cells out, markers out, hidden tests kept.
     public = copy.deepcopy(executed)
     public.cells = [c for c in public.cells if not c.get("metadata", {}).get("course_grader")]

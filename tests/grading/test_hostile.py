@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -42,6 +43,16 @@ def _cell(nb: dict, grade_id: str) -> dict:
     )
 
 
+def _key(grade_id: str) -> str:
+    """A quiz key as the solution writes it: the corpus follows the notebook, not a copy."""
+    source = _cell(_nb(), grade_id)["source"]
+    return re.search(r'### BEGIN SOLUTION\n\w+ = "(\w)"', source).group(1)
+
+
+Q2, Q3 = _key("m00_q2_embedded_answer"), _key("m00_q3_not_attempted_answer")
+NOT_Q2 = next(letter for letter in "abcd" if letter != Q2)  # a wrong answer
+
+
 def _with_answer(grade_id: str, code: str, base: Path = SOLUTION) -> dict:
     """The solution with one answer cell replaced."""
     nb = _nb(base)
@@ -66,55 +77,55 @@ def _corpus(tmp: Path, port: int, out: Path) -> dict[str, tuple[object, callable
     # A correct answer that warns on stderr: full marks.
     cases["noisy"] = (
         _with_answer("m00_q2_embedded_answer", "import sys, warnings\nwarnings.warn('old', UserWarning)\n"
-                     "print('noise', file=sys.stderr)\nq2 = 'b'"), full)  # fmt: skip
+                     f"print('noise', file=sys.stderr)\nq2 = {Q2!r}"), full)  # fmt: skip
     # Reading the instructor's solutions/ to copy the answer: the file is not there.
     cases["reads_solutions"] = (_with_answer("m00_q2_embedded_answer", (
         "q2 = None\ntry:\n"
         f"    import json; nb = json.load(open({str(secret)!r}))\n"
-        "    q2 = 'b'\nexcept Exception:\n    q2 = 'x'\n")), q2_zero)  # fmt: skip
+        f"    q2 = {Q2!r}\nexcept Exception:\n    q2 = 'x'\n")), q2_zero)  # fmt: skip
     # Reading the instructor's home.
     cases["reads_home"] = (_with_answer("m00_q2_embedded_answer", (
-        "import os\nq2 = 'b' if os.path.exists('/root/.bashrc') or os.path.exists(os.path.expanduser('~root/.profile')) and os.access('/root', os.R_OK) else 'x'\n")),
+        f"import os\nq2 = {Q2!r} if os.path.exists('/root/.bashrc') or os.path.exists(os.path.expanduser('~root/.profile')) and os.access('/root', os.R_OK) else 'x'\n")),
         q2_zero)  # fmt: skip
     # Writing grade storage: the output folder is not in the sandbox.
     cases["writes_grades"] = (_with_answer("m00_q2_embedded_answer", (
         "q2 = 'x'\ntry:\n"
-        f"    open({str(out / 'grades.csv')!r}, 'a').write('cheat,m00,8,8,graded\\n'); q2 = 'b'\n"
+        f"    open({str(out / 'grades.csv')!r}, 'a').write('cheat,m00,8,8,graded\\n'); q2 = {Q2!r}\n"
         "except Exception:\n    pass\n")), q2_zero)  # fmt: skip
     # Outside network: a server on the host's loopback is unreachable from the sandbox.
     cases["network"] = (_with_answer("m00_q2_embedded_answer", (
         "import socket\nq2 = 'x'\ntry:\n"
-        f"    socket.create_connection(('127.0.0.1', {port}), timeout=3).close(); q2 = 'b'\n"
+        f"    socket.create_connection(('127.0.0.1', {port}), timeout=3).close(); q2 = {Q2!r}\n"
         "except OSError:\n    pass\n")), q2_zero)  # fmt: skip
     # Patching the checks from inside the kernel: the clean re-check disagrees -> 0 + review.
     cases["patched_check"] = (_with_answer("m00_q2_embedded_answer",
-        "import course, course.quiz\ncourse.quiz.check = lambda *a, **k: print('✓ ok')\nq2 = 'a'\n"),
+        f"import course, course.quiz\ncourse.quiz.check = lambda *a, **k: print('✓ ok')\nq2 = {NOT_Q2!r}\n"),
         lambda r: (q2_zero(r), r["review"] or pytest.fail("not flagged")))  # fmt: skip
     # Hiding exceptions: a custom exception handler swallows the failing check.
     cases["hidden_exception"] = (_with_answer("m00_q2_embedded_answer",
-        "get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\nq2 = 'a'\n"),
+        f"get_ipython().set_custom_exc((BaseException,), lambda *a, **k: None)\nq2 = {NOT_Q2!r}\n"),
         q2_zero)  # fmt: skip
     # An object that equals anything.
     cases["always_equal"] = (_with_answer("m00_q2_embedded_answer",
-        "class Any(str):\n    def __eq__(self, o): return True\n    __hash__ = str.__hash__\nq2 = Any('a')\n"),
+        f"class Any(str):\n    def __eq__(self, o): return True\n    __hash__ = str.__hash__\nq2 = Any({NOT_Q2!r})\n"),
         q2_zero)  # fmt: skip
     # An endless loop: the cell limit stops it; the answers before it still count.
     cases["endless"] = (_with_answer("m00_q4_holiday_weeks_answer", "while True:\n    pass\n"),
         lambda r: (float(r["score"]) == FULL - 1 or pytest.fail(str(r)), "limit" in r["error"] or pytest.fail(r["error"])))  # fmt: skip
     # Memory exhaustion: a MemoryError under the address-space limit, not a dead machine.
     cases["memory"] = (_with_answer("m00_q2_embedded_answer",
-        "q2 = 'b'\nhog = []\ntry:\n    while True:\n        hog.append(bytearray(256 * 1024**2))\n"
+        f"q2 = {Q2!r}\nhog = []\ntry:\n    while True:\n        hog.append(bytearray(256 * 1024**2))\n"
         "except MemoryError:\n    hog = None\n    q2 = 'x'\n"), q2_zero)  # fmt: skip
     # Process exhaustion: forks stop at the process limit.
     cases["fork_bomb"] = (_with_answer("m00_q2_embedded_answer",
-        "import subprocess\nps = []\nq2 = 'b'\ntry:\n    for _ in range(2000):\n"
+        f"import subprocess\nps = []\nq2 = {Q2!r}\ntry:\n    for _ in range(2000):\n"
         "        ps.append(subprocess.Popen(['sleep', '30']))\nexcept OSError:\n    q2 = 'x'\n"), q2_zero)  # fmt: skip
     # An orphan that tries to outlive its grading.
     cases["orphan"] = (_with_answer("m00_q3_not_attempted_answer",
-        "import subprocess\nsubprocess.Popen(['sleep', '7777'], start_new_session=True)\nq3 = 'b'\n"), full)  # fmt: skip
+        f"import subprocess\nsubprocess.Popen(['sleep', '7777'], start_new_session=True)\nq3 = {Q3!r}\n"), full)  # fmt: skip
     # A huge output: cut, the rest still graded.
     cases["huge_output"] = (_with_answer("m00_q3_not_attempted_answer",
-        "for _ in range(300):\n    print('x' * 100_000)\nq3 = 'b'\n"), full)  # fmt: skip
+        f"for _ in range(300):\n    print('x' * 100_000)\nq3 = {Q3!r}\n"), full)  # fmt: skip
     # A crashing kernel: what ran before counts.
     cases["crash"] = (_with_answer("m00_q4_holiday_weeks_answer", "import os\nos._exit(3)\n"),
         lambda r: (float(r["score"]) == FULL - 1 or pytest.fail(str(r)), "died" in r["error"] or pytest.fail(r["error"])))  # fmt: skip
@@ -123,7 +134,7 @@ def _corpus(tmp: Path, port: int, out: Path) -> dict[str, tuple[object, callable
     test = _cell(nb, "m00_q2_embedded")
     test["source"] = "print('fine')"  # an edited locked test cell
     test["metadata"]["nbgrader"]["points"] = 100
-    _cell(nb, "m00_q2_embedded_answer")["source"] = "q2 = 'a'"
+    _cell(nb, "m00_q2_embedded_answer")["source"] = f"q2 = {NOT_Q2!r}"
     nb["cells"].append(json.loads(json.dumps(_cell(nb, "m00_q1_lifecycle"))))  # duplicate
     nb["cells"].remove(_cell(nb, "m00_q3_not_attempted"))  # deleted test cell
     nb["metadata"]["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}

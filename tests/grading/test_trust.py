@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -89,6 +90,15 @@ def _cell(nb: dict, grade_id: str) -> dict:
     )
 
 
+def _key(grade_id: str) -> str:
+    """A quiz key as the solution writes it: the attacks follow the notebook, not a copy."""
+    source = _cell(_nb(), grade_id)["source"]
+    return re.search(r'### BEGIN SOLUTION\n\w+ = "(\w)"', source).group(1)
+
+
+Q2, Q3 = _key("m00_q2_embedded_answer"), _key("m00_q3_not_attempted_answer")
+
+
 def _answer(code: str, grade_id: str = f"{EX1}_answer", nb: dict | None = None) -> dict:
     nb = nb or _nb()
     _cell(nb, grade_id)["source"] = code
@@ -153,13 +163,15 @@ def _corpus() -> dict[str, tuple[object, callable]]:
     # 2. One student must not break the batch.
     surrogate = _nb()
     surrogate["cells"].insert(0, {"cell_type": "markdown", "metadata": {}, "source": "x \ud800 y"})
-    _cell(surrogate, "m00_q3_not_attempted_answer")["source"] = "print('\\ud800 lone')\nq3 = 'b'\n"
+    _cell(surrogate, "m00_q3_not_attempted_answer")["source"] = (
+        f"print('\\ud800 lone')\nq3 = {Q3!r}\n"
+    )
     cases["surrogate"] = (surrogate, _full)
     cases["fifo_log"] = (_append(_nb(), (
         "import os\nfor _p in ('../kernel.log', '../../kernel.log', '../run/record.jsonl'):\n"
         "    try:\n        os.remove(_p)\n    except OSError:\n        pass\n"
         "    try:\n        os.mkfifo(_p)\n    except OSError:\n        pass\n")), _full)  # fmt: skip
-    cases["long_line"] = (_answer("print('y' * 1_500_000)\nq3 = 'b'\n",
+    cases["long_line"] = (_answer(f"print('y' * 1_500_000)\nq3 = {Q3!r}\n",
                                   "m00_q3_not_attempted_answer"), _full)  # fmt: skip
     # 3. Confidentiality.
     cases["symlink_log"] = (_append(_nb(), (
@@ -172,7 +184,7 @@ def _corpus() -> dict[str, tuple[object, callable]]:
     cases["leak_hook"] = (_append(_answer(LEAK + ex1), "print('\\n'.join(_seen))"), _full)
     # 5. Limits that hold.
     cases["display_update"] = (_answer(
-        "h = display('small', display_id=True)\nh.update('z' * 30_000_000)\nq3 = 'b'\n",
+        f"h = display('small', display_id=True)\nh.update('z' * 30_000_000)\nq3 = {Q3!r}\n",
         "m00_q3_not_attempted_answer"), _full)  # fmt: skip
     flood = _nb()
     at = flood["cells"].index(_cell(flood, "m00_q1_lifecycle_answer"))
@@ -187,11 +199,11 @@ def _corpus() -> dict[str, tuple[object, callable]]:
         "print(\"held\", flush=True); time.sleep(8)'\n"
         "ps = [subprocess.Popen([sys.executable, '-c', code], stdout=subprocess.PIPE) for _ in range(3)]\n"
         "held = sum(p.stdout.readline().strip() == b'held' for p in ps)\n"
-        "[p.kill() for p in ps]\nq2 = 'b' if held == 3 else 'x'\n",
+        f"[p.kill() for p in ps]\nq2 = {Q2!r} if held == 3 else 'x'\n",
         "m00_q2_embedded_answer"), lambda r: float(r["m00_q2_embedded"]) == 0 or pytest.fail(str(r)))  # fmt: skip
     cases["tmp_fill"] = (_answer(
         "q2 = 'x'\ntry:\n    with open('/tmp/fill', 'wb') as f:\n"
-        "        for _ in range(700):\n            f.write(b'0' * 1024**2)\n    q2 = 'b'\n"
+        f"        for _ in range(700):\n            f.write(b'0' * 1024**2)\n    q2 = {Q2!r}\n"
         "except OSError:\n    pass\n", "m00_q2_embedded_answer"),
         lambda r: float(r["m00_q2_embedded"]) == 0 or pytest.fail(str(r)))  # fmt: skip
     return cases

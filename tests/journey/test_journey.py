@@ -81,6 +81,12 @@ def _walk(home: Path, workdir: Path) -> dict[str, _journey.Run]:
     assert served in chain, f"m09's promotions {chain} do not start from the served v{served}"
     # m10 explains the champion m09 left.
     assert re.search(rf"v{retrained} @champion", runs["m10"].outputs)
+    # The checks cleaned up after themselves: the MLflow UI shows the learner's work only.
+    client = MlflowClient()
+    experiments = {e.name for e in client.search_experiments()}
+    assert experiments <= {"Default"} | {f"shopflow-m{i:02d}" for i in range(11)}, experiments
+    models = {m.name for m in client.search_registered_models()}
+    assert models == {"shopflow-conversion"}, models
     return runs
 
 
