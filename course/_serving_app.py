@@ -56,6 +56,7 @@ class _LogWriter:
 
     def __init__(self, folder: Path | None) -> None:
         self.folder, self.pending, self.lock = folder, [], threading.Lock()
+        self.flush_lock = threading.Lock()  # one writer at a time: the loop, /flush, the stop
         self.errors = 0
         self.stopped = threading.Event()
         if folder is not None:
@@ -68,15 +69,18 @@ class _LogWriter:
 
     def _loop(self) -> None:
         while not self.stopped.wait(0.5):
-            self.flush()
+            with self.flush_lock:
+                self.flush()
 
-    def flush(self) -> None:
+    def flush(self) -> int:
+        """Write what is pending now; returns the rows written."""
         import pandas as pd
 
         from . import _inference_log
 
         with self.lock:
             batch, self.pending = self.pending, []
+        written = 0
         groups: dict[tuple[str, str], list[Any]] = {}
         for frame, predictions, name, version in batch:
             groups.setdefault((str(name), str(version)), []).append((frame, predictions))
@@ -85,8 +89,10 @@ class _LogWriter:
                 frames = pd.concat([f for f, _ in items], ignore_index=True)
                 scores = [p for _, ps in items for p in ps]
                 _inference_log.append(self.folder, frames, scores, name, version)
+                written += len(frames)
             except Exception:  # logging must never take the server down: count it instead
                 self.errors += 1
+        return written
 
 
 def _frame(body: Any) -> Any:
@@ -119,7 +125,8 @@ def create_app(model_uri: str, log_dir: Path | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> Any:
         yield
         writer.stopped.set()
-        writer.flush()  # a graceful stop (SIGTERM) keeps every answered request
+        with writer.flush_lock:
+            writer.flush()  # a graceful stop (SIGTERM) keeps every answered request
 
     app = FastAPI(title="ShopFlow model server", docs_url=None, redoc_url=None, lifespan=lifespan)
     model = _Model(model_uri)
@@ -138,6 +145,12 @@ def create_app(model_uri: str, log_dir: Path | None = None) -> FastAPI:
     def reload() -> dict[str, Any]:
         model.load()
         return model.describe()
+
+    @app.post("/flush")
+    def flush() -> dict[str, int]:
+        """Write the inference log now: a client that must read it next (a test, a stop)."""
+        with writer.flush_lock:
+            return {"written": writer.flush()}
 
     @app.post("/invocations")
     async def invocations(request: Request) -> Any:

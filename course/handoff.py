@@ -140,6 +140,8 @@ def replay(url: str, weeks: Any = TRAFFIC_WEEKS, batch: int = 1000) -> int:
             if reply.status_code != 200:
                 raise CourseError(f"the server refused week {week}'s traffic: {reply.text[:200]}")
             sent += len(chunk)
+    # The course's server writes its log in the background: have it written before returning.
+    requests.post(f"{url}/flush", timeout=60)
     return sent
 
 
