@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 from . import _lab_settings, _paths, stack
 from ._errors import CourseError
 from ._quiet import OFFLINE_ENV
+from .stack import _port_free
 
 DEFAULT_PORT = 8888
 
@@ -81,21 +81,10 @@ def lab_command(
     return cmd + list(extra or [])
 
 
-def port_free(port: int) -> bool:
-    """True when a new server could listen on 127.0.0.1:port."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def _suggest(port: int, avoid: int | None = None) -> int:
     """A free port just above ``port`` to offer in the error message."""
     for candidate in range(port + 1, min(port + 200, 65535)):
-        if candidate != avoid and port_free(candidate):
+        if candidate != avoid and _port_free(candidate):
             return candidate
     return port + 1
 
@@ -120,7 +109,7 @@ def _mlflow_port(requested: int | None) -> int | None:
 
 def check_ports(lab_port: int, mlflow_port: int | None, start_mlflow: bool) -> None:
     """Refuse busy ports before anything starts, naming the make variable that picks another."""
-    if not port_free(lab_port):
+    if not _port_free(lab_port):
         raise CourseError(busy_port_error(lab_port, "LAB_PORT", "--port", avoid=mlflow_port))
     if start_mlflow and mlflow_port is not None:
         if mlflow_port == lab_port:
@@ -128,7 +117,7 @@ def check_ports(lab_port: int, mlflow_port: int | None, start_mlflow: bool) -> N
                 f"JupyterLab and MLflow cannot share port {lab_port}: choose another with "
                 f"`make lab MLFLOW_PORT={_suggest(lab_port)}`"
             )
-        if not port_free(mlflow_port):
+        if not _port_free(mlflow_port):
             raise CourseError(
                 busy_port_error(mlflow_port, "MLFLOW_PORT", "--mlflow-port", avoid=lab_port)
             )

@@ -8,8 +8,10 @@ link, never read past a cap and never raise on odd text.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +20,9 @@ class Refused(OSError):
     """The path is not a regular file we may read."""
 
 
-def read_bounded(path: str | Path, cap: int) -> bytes:
-    """At most `cap` bytes of a regular file; no symlink followed, no FIFO or device opened."""
+@contextlib.contextmanager
+def _regular(path: str | Path) -> Iterator[tuple[int, os.stat_result]]:
+    """An open descriptor of a regular file: no symlink followed, no FIFO or device opened."""
     flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
     try:
         fd = os.open(path, flags)
@@ -29,6 +32,14 @@ def read_bounded(path: str | Path, cap: int) -> bytes:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             raise Refused(f"{Path(path).name} is not a regular file")
+        yield fd, st
+    finally:
+        os.close(fd)
+
+
+def read_bounded(path: str | Path, cap: int) -> bytes:
+    """At most `cap` bytes of a regular file; no symlink followed, no FIFO or device opened."""
+    with _regular(path) as (fd, _):
         chunks, left = [], cap
         while left > 0:
             chunk = os.read(fd, min(left, 1 << 20))
@@ -37,25 +48,13 @@ def read_bounded(path: str | Path, cap: int) -> bytes:
             chunks.append(chunk)
             left -= len(chunk)
         return b"".join(chunks)
-    finally:
-        os.close(fd)
 
 
 def tail_bounded(path: str | Path, cap: int) -> bytes:
     """The last `cap` bytes of a regular file (the same refusals as read_bounded)."""
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError as exc:
-        raise Refused(f"{Path(path).name}: {exc.strerror or exc}") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise Refused(f"{Path(path).name} is not a regular file")
+    with _regular(path) as (fd, st):
         os.lseek(fd, max(0, st.st_size - cap), os.SEEK_SET)
         return os.read(fd, cap)
-    finally:
-        os.close(fd)
 
 
 def safe_text(text: Any) -> str:
