@@ -374,11 +374,13 @@ def _logged_weeks(home) -> set:
 def test_the_server_logs_the_traffic_it_answers(shop, capsys):
     from course import _inference_log, handoff
 
-    version = str(shop.server.version())
-    assert handoff.replay(shop.server.url, [24]) == (data.activity()["week"] == 24).sum()
-    assert _logged_weeks(shop.stack.home) >= {24}  # replay has the server write its log
-    predict_rest(shop.server.url, shop.valid.head(3))  # an ad-hoc call without keys
-    assert shop.server.flush() == 3
+    # A server of its own: an earlier test stops every server of the state dir.
+    with course.serve(f"models:/{MODEL}@champion") as server:
+        version = str(server.version())
+        assert handoff.replay(server.url, [24]) == (data.activity()["week"] == 24).sum()
+        assert _logged_weeks(shop.stack.home) >= {24}  # replay has the server write its log
+        predict_rest(server.url, shop.valid.head(3))  # an ad-hoc call without keys
+        assert server.flush() == 3
     capsys.readouterr()
     log = handoff.traffic(shop.stack, [24])
     assert "no traffic" not in capsys.readouterr().out, "the server's log was not used"
@@ -394,7 +396,6 @@ def test_the_server_logs_the_traffic_it_answers(shop, capsys):
 def test_a_stopped_server_has_written_every_request(shop):
     from course import _inference_log
 
-    shop.server.flush()
     before = len(_inference_log.read(shop.stack.home))
     server = course.serve(f"models:/{MODEL}@champion")
     predict_rest(server.url, shop.valid.head(7))
