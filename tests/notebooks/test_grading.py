@@ -24,7 +24,7 @@ pytestmark = pytest.mark.notebook
 NETGUARD = REPO / "tests" / "netguard"
 # Per module: a one-line change to the solution that breaks exactly one graded item.
 PARTIAL = {
-    "m00": ('q2 = "a"', 'q2 = "d"', "m00_q2_embedded"),  # the key, then a wrong answer
+    "m00": ('SOLUTION\nq2 = "a"', 'SOLUTION\nq2 = "d"', "m00_q2_embedded"),  # key -> wrong
     "m01": ("index=False", "index=True", "m01_ex5_fingerprint"),
     "m02": (
         'order_by=[f"metrics.{metric} DESC"]',
