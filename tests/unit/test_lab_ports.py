@@ -49,19 +49,22 @@ def _error_line(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+def _make_n(*args: str) -> subprocess.CompletedProcess:
+    """`make -n`, as if typed in a shell: under `make test` the parent's MAKEFLAGS would add
+    "Entering directory" lines to the output."""
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    cmd = ["make", "--no-print-directory", "-n", *args]
+    return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=True)
+
+
 def test_make_lab_passes_both_ports_to_course_lab() -> None:
-    result = subprocess.run(
-        ["make", "-n", "lab", "LAB_PORT=8899", "MLFLOW_PORT=5055"],
-        cwd=REPO, capture_output=True, text=True, check=True,
-    )  # fmt: skip
+    result = _make_n("lab", "LAB_PORT=8899", "MLFLOW_PORT=5055")
     last = result.stdout.strip().splitlines()[-1]
     assert last.endswith("course lab --port 8899 --mlflow-port 5055"), last
 
 
 def test_make_lab_without_ports_uses_the_defaults() -> None:
-    result = subprocess.run(
-        ["make", "-n", "lab"], cwd=REPO, capture_output=True, text=True, check=True
-    )
+    result = _make_n("lab")
     assert result.stdout.strip().splitlines()[-1].endswith("course lab")
 
 
