@@ -44,8 +44,8 @@ lab: install
 
 # Two lanes that share no state run side by side: the learner's journey (the whole course in one
 # state dir, twice embedded and once against a server) with the suites that start their own
-# services (Colab wheel, browser, classroom database, hostile grading batch); the rest beside it.
-SIDE := tests/journey tests/colab tests/browser tests/classroom tests/grading/test_hostile.py
+# services (Colab wheel, classroom database, hostile grading batch); the rest beside it.
+SIDE := tests/journey tests/colab tests/classroom tests/grading/test_hostile.py
 
 test: install system-deps
 	@$(BIN)/python -m pytest -p no:cacheprovider $(SIDE) > .side-lane.log 2>&1 & side=$$!; \
