@@ -102,13 +102,20 @@ NOISY = {
 }
 
 
-def _servers_left() -> list[str]:
-    """Model servers (course.serve) still running anywhere on this machine."""
+def _servers_left(netlog: Path) -> list[str]:
+    """Model servers (course.serve) this grading started that still run.
+
+    Only servers whose environment carries this test's NETGUARD_LOG count: other suites run
+    beside this one (make test's side lane) and start servers of their own.
+    """
+    mark = f"NETGUARD_LOG={netlog}\0".encode()
     found = []
-    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if b"course._serving_app" in cmdline.read_bytes():
-                found.append(cmdline.parent.name)
+            if b"course._serving_app" in (proc / "cmdline").read_bytes() and mark in (
+                proc / "environ"
+            ).read_bytes():
+                found.append(proc.name)
         except OSError:
             continue
     return found
@@ -151,7 +158,7 @@ def _grade(module: str, slug: str, tmp: Path) -> dict:
         cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert not _servers_left(), "a model server outlived its submission's grading"
+    assert not _servers_left(netlog), "a model server outlived its submission's grading"
     with (out / "grades.csv").open() as f:
         rows = {r["student_id"]: r for r in csv.DictReader(f)}
     return {"out": out, "subs": subs, "rows": rows, "netlog": netlog, "stdout": proc.stdout,
