@@ -25,7 +25,7 @@ MODULES: tuple[Module, ...] = (
     Module("m02", "02_experiment_tracking", "Experiment tracking with MLflow", "Beginner", 75, "MLflow", True),
     Module("m03", "03_model_registry", "Model registry and governance", "Intermediate", 95, "MLflow", True),
     Module("m04", "04_feature_store", "Feature store with Feast", "Intermediate", 100, "Feast", True),
-    Module("m05", "05_testing_cicd", "Testing and CI/CD for ML", "Intermediate", 100, "pytest, GitHub Actions", True),
+    Module("m05", "05_testing_cicd", "Testing and CI/CD for ML", "Intermediate", 120, "pytest, GitHub Actions", True),
     Module("m06", "06_deployment_serving", "Deployment and serving", "Intermediate", 95, "MLflow serving", True),
     Module("m07", "07_monitoring_drift", "Monitoring and drift detection", "Intermediate", 125, "Evidently", True),
     Module("m08", "08_ab_testing", "A/B testing", "Intermediate", 120, "SciPy, statsmodels", True),

@@ -1,14 +1,18 @@
 """Checks for m05 Testing and CI/CD for ML: they run the learner's tests on good and broken
-inputs, parse the workflow file and read the registry."""
+inputs, run the workflow's steps against a scratch registered model and read the registry."""
 
 from __future__ import annotations
 
+import contextlib
+import re
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .. import data
 from .._errors import CheckError, NotAttempted
-from . import _mlflow, _pytest_run
+from . import _mlflow, _pytest_run, _workflow
 from ._expect import a_function, attempted, close, expect
 from ._registry import Question, exercise, question
 
@@ -123,15 +127,16 @@ class Broken:
             s = X["sessions_7d"]
             X["sessions_7d"] = s.where(s <= 5, 10 - s)
         p = SOUND.predict_proba(X)[:, 1].copy()
-        if self.fault == "by_country":
-            p = np.clip(p + 0.02 * (X["country"] == "DE").to_numpy(), 0, 1)
+        if self.fault == "cents":  # memorised exact basket values, down to the cent
+            cents = (X["aov_30d"].astype(float) * 100).round() % 100
+            p = np.clip(p + 0.05 * (cents >= 50).to_numpy(), 0, 1)
         if self.fault == "random_mobile":
             mobile = (X["device"] == "mobile").to_numpy()
             p[mobile] = np.random.default_rng(0).random(mobile.sum())
         return np.column_stack([1 - p, p])
 
 
-MODELS = {"sound": SOUND, **{f: Broken(f) for f in ("by_country", "reversed_sessions", "random_mobile")}}
+MODELS = {"sound": SOUND, **{f: Broken(f) for f in ("cents", "reversed_sessions", "random_mobile")}}
 
 
 @pytest.fixture(scope="session", params=os.environ["COURSE_CHECK_CASES"].split(","))
@@ -145,7 +150,8 @@ def frame():
 """
 
 _BROKEN = {
-    "by_country": "scores German customers higher: add an invariance test on country",
+    "cents": "memorised exact basket values (its scores move when aov_30d is rounded to whole "
+    "euros): add an invariance test on rounding aov_30d",
     "reversed_sessions": "ranks busy customers lower as their sessions grow: add a directional "
     "test on sessions_7d",
     "random_mobile": "is random on mobile customers: add a minimum-AUC test on the mobile slice",
@@ -158,8 +164,9 @@ _BROKEN = {
     hints=(
         "Each test takes `model` and `frame` and scores whole rows: "
         "`model.predict_proba(frame)[:, 1]`.",
-        "Invariance: `frame.assign(country='FR')` must score the same (np.allclose). Direction: "
-        "`frame.assign(sessions_7d=frame['sessions_7d'] + 3)` must never score lower.",
+        "Invariance: `frame.assign(aov_30d=frame['aov_30d'].round())` moves no score by more "
+        "than 0.01. Direction: `frame.assign(sessions_7d=frame['sessions_7d'] + 3)` must never "
+        "score lower.",
         "Slice: `mobile = frame[frame['device'] == 'mobile']`, then "
         "`roc_auc_score(mobile[data.TARGET], scores) >= 0.70`.",
     ),
@@ -325,34 +332,32 @@ def promote(promote: Any, model_name: Any, candidate_version: Any) -> str:
 
 _JOBS = ("data-tests", "train", "gate", "promote")
 _ORDER = (("train", "data-tests"), ("gate", "train"), ("promote", "gate"))
-
-
-def _needs(job: dict[str, Any]) -> set[str]:
-    needs = job.get("needs", [])
-    return {needs} if isinstance(needs, str) else set(needs or [])
+_PY_FILE = re.compile(r"(?<![\w$./-])([\w./-]+\.py)\b")
 
 
 def _ancestors(jobs: dict[str, Any], name: str) -> set[str]:
     seen: set[str] = set()
-    todo = list(_needs(jobs[name]))
+    todo = _workflow.needs(jobs[name])
     while todo:
         job = todo.pop()
         if job not in seen and job in jobs:
             seen.add(job)
-            todo.extend(_needs(jobs[job]))
+            todo.extend(_workflow.needs(jobs[job]))
     return seen
 
 
-def _steps(job: dict[str, Any]) -> tuple[list[str], str]:
-    steps = [s for s in job.get("steps") or [] if isinstance(s, dict)]
-    uses = [str(s.get("uses", "")) for s in steps]
-    runs = "\n".join(str(s.get("run", "")) for s in steps)
-    return uses, runs
+def _commands(job: Any) -> list[str]:
+    return [str(s["run"]) for s in _workflow.steps_of(job) if "run" in s]
 
 
-def _workflow(workflow_file: Any) -> dict[str, Any]:
+def _workflow_file(workflow_file: Any) -> tuple[dict[str, Any], Path]:
+    """The parsed workflow and the folder it belongs to (the one holding .github/)."""
     if workflow_file is None:
         raise NotAttempted("`workflow_file` is None: pass the path of your workflow")
+    expect(
+        isinstance(workflow_file, str | Path),
+        f"`workflow_file` should be a path, not a {type(workflow_file).__name__}",
+    )
     path = Path(workflow_file)
     expect(path.is_file(), f"no file at {path}: run the %%writefile cell first")
     text = path.read_text(encoding="utf-8", errors="replace")
@@ -367,29 +372,26 @@ def _workflow(workflow_file: Any) -> dict[str, Any]:
         where = f" at line {mark.line + 1}" if mark else ""
         raise CheckError(f"{path.name} is not valid YAML{where}: check the indentation") from None
     expect(isinstance(flow, dict), f"{path.name} should be a YAML mapping with on: and jobs:")
-    return flow
+    expect(
+        path.parent.name == "workflows" and path.parent.parent.name == ".github",
+        f"{path} should sit in <your folder>/.github/workflows/: the check runs it from that folder",
+    )
+    return flow, path.parent.parent.parent
 
 
-@exercise(
-    "m05.ex4",
-    "A CI workflow that promotes only on success",
-    hints=(
-        "A workflow has a trigger (`on:`) and `jobs:`; each job has `runs-on:` and `steps:`.",
-        "`needs: data-tests` makes train wait for the data tests; chain gate and promote the "
-        "same way. Guard promote with `if: github.ref == 'refs/heads/main'`.",
-        "Each job starts with `- uses: actions/checkout@v4` and `- uses: actions/setup-python@v5`"
-        " `with: {python-version: '3.11'}`, then its `- run:` lines.",
-    ),
-)
-def workflow(workflow_file: Any) -> str:
-    flow = _workflow(workflow_file)
+def _structure(flow: dict[str, Any], root: Path) -> dict[str, Any]:
+    """What a runner would reject or run wrongly, said before anything runs."""
     trigger = flow.get("on", flow.get(True))  # YAML 1.1 reads a bare `on` as True
-    triggers = {trigger} if isinstance(trigger, str) else set(trigger or [])
+    triggers = {str(trigger)} if isinstance(trigger, str) else set()
+    if isinstance(trigger, list | dict):
+        triggers = {str(t) for t in trigger}
     expect("push" in triggers, "the workflow has no push trigger (on: push:)")
     jobs = flow.get("jobs")
     expect(isinstance(jobs, dict), "the workflow has no jobs: mapping")
     missing = [j for j in _JOBS if j not in jobs]
     expect(not missing, f"the workflow lacks job(s) {', '.join(missing)}")
+    for name, job in jobs.items():
+        expect(isinstance(job, dict), f"job {name} should be a mapping with runs-on: and steps:")
     for job, before in _ORDER:
         expect(
             before in _ancestors(jobs, job),
@@ -401,24 +403,112 @@ def workflow(workflow_file: Any) -> str:
         "promote runs on every branch and pull request: guard it with "
         "if: github.ref == 'refs/heads/main'",
     )
+    expect(
+        "always()" not in guard and "failure()" not in guard,
+        "promote's if: lets it run after a failed gate: drop always() / failure()",
+    )
     for name in _JOBS:
         job = jobs[name]
-        expect(isinstance(job, dict) and job.get("runs-on"), f"job {name} has no runs-on")
-        uses, _ = _steps(job)
+        expect(job.get("runs-on"), f"job {name} has no runs-on")
+        uses = [str(s.get("uses", "")) for s in _workflow.steps_of(job)]
         expect(
             any(u.startswith("actions/checkout") for u in uses),
             f"job {name} does not check out the code: each job runs on a fresh machine",
         )
-        setup = [
-            s
-            for s in job.get("steps", [])
-            if str(s.get("uses", "")).startswith("actions/setup-python")
-        ]
-        version = str((setup[0].get("with") or {}).get("python-version", "")) if setup else ""
-        expect(version == "3.11", f"job {name} does not set up Python 3.11")
-    expect("test_data" in _steps(jobs["data-tests"])[1], "data-tests does not run test_data.py")
-    expect("test_model" in _steps(jobs["gate"])[1], "gate does not run test_model.py")
-    return "push -> data-tests -> train -> gate -> promote (main only), each on a clean runner"
+        _workflow.check_python(name, job, root)
+        lenient = [s for s in [job, *_workflow.steps_of(job)] if s.get("continue-on-error")]
+        expect(
+            not lenient,
+            f"job {name} has continue-on-error: a failing test or gate would not stop the "
+            "workflow; remove it",
+        )
+    expect(
+        "test_data" in "\n".join(_commands(jobs["data-tests"])),
+        "data-tests does not run test_data.py",
+    )
+    expect("test_model" in "\n".join(_commands(jobs["gate"])), "gate does not run test_model.py")
+    for name, job in jobs.items():
+        commands = _commands(job)
+        first = next((i for i, c in enumerate(commands) if _workflow.USES_PYTHON.search(c)), None)
+        if first is None:
+            continue
+        expect(
+            any(_workflow.INSTALL.search(c) for c in commands[:first]),
+            f"job {name} runs `{commands[first].strip().splitlines()[0][:40]}` before installing "
+            "anything: each job starts on a fresh runner, add - run: pip install -r "
+            "requirements.txt first",
+        )
+        for step in _workflow.steps_of(job):
+            if "run" not in step or "working-directory" in step:
+                continue  # a path relative to another folder: running it will tell
+            for file in _PY_FILE.findall(str(step["run"])):
+                expect(
+                    (root / file).is_file(),
+                    f"job {name} runs {file}, which is not in your folder {root}: a runner "
+                    "would fail there too",
+                )
+    return jobs
+
+
+@contextlib.contextmanager
+def _scratch_experiment() -> Iterator[str]:
+    """An experiment for the workflow's runs, deleted after: the learner's own stay as they were."""
+    name = f"course-check-{uuid.uuid4().hex[:8]}"
+    client = _mlflow.client()
+    experiment_id = client.create_experiment(name)
+    try:
+        yield name
+    finally:
+        client.delete_experiment(experiment_id)
+
+
+@exercise(
+    "m05.ex4",
+    "A CI workflow that promotes only on success",
+    hints=(
+        "Each job runs on a fresh machine: check out, set up Python 3.11+, install with "
+        "`pip install -r requirements.txt`, then its own `- run:` lines.",
+        "`needs: data-tests` makes train wait for the data tests; chain gate and promote the "
+        "same way. Guard promote with `if: github.ref == 'refs/heads/main'`.",
+        "The run lines: `pytest test_data.py`; `python train.py`; `pytest test_model.py` and "
+        "`python gate.py --margin 0.002`; `python promote.py`.",
+    ),
+)
+def workflow(workflow_file: Any, model_name: Any) -> str:
+    flow, root = _workflow_file(workflow_file)
+    jobs = _structure(flow, root)
+    import mlflow
+
+    name = _mlflow.model_name(model_name, "the cell that trains the candidates")
+    prototypes = [mv for mv in _mlflow.versions(name) if _kind(mv) == "prototype"]
+    expect(prototypes, f"{name!r} has no prototype version: run the cell that registers it")
+    # A push to main where the candidate beats a weak champion: every step must pass, and
+    # promote must move @champion. A scratch model and experiment keep the learner's untouched.
+    with _mlflow.scratch_model([prototypes[-1].source], {"champion": 1}) as scratch:
+        with _scratch_experiment() as experiment:
+            forced = {
+                "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(),
+                "MLFLOW_EXPERIMENT_NAME": experiment,
+                "MODEL_NAME": scratch,
+            }
+            env = _workflow.runner_env(forced)
+            steps = _workflow.plan(flow, env)
+            _workflow.run(steps, root, env, forced)
+            champion = _mlflow.alias_version(scratch, "champion")
+            expect(
+                str(champion.version) != "1",
+                "every step passed, but @champion did not move although the candidate beats "
+                "the champion: does promote run promote.py after gate.py?",
+            )
+            expect(
+                champion.tags.get("gate") == "passed",
+                f"@champion moved to v{champion.version}, which has no passing gate verdict: "
+                "run gate.py before promote.py",
+            )
+    return (
+        f"the {len(steps)} run: steps of {len(jobs)} jobs pass on a push to main, in order, and "
+        "promote moved a scratch @champion past the weaker prototype"
+    )
 
 
 question(

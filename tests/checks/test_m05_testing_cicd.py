@@ -6,6 +6,12 @@ datasets and models; gate and promotion run against a real embedded registry.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import mlflow
@@ -23,8 +29,8 @@ from course import data
 
 # The notebook's solutions, as the files its %writefile cells write.
 DATA_TESTS = 'from pandas.api.types import is_numeric_dtype\n\nfrom course.data import FEATURES, NUMERIC_FEATURES\n\nKNOWN = {"country": {"DE", "FR", "ES", "NL", "PL"}, "device": {"desktop", "mobile", "tablet"},\n         "channel": {"organic", "search", "social", "email"}}\n\n\ndef test_schema(frame):\n    assert set(FEATURES) <= set(frame.columns)\n    for column in NUMERIC_FEATURES:\n        assert is_numeric_dtype(frame[column]), column\n\n\ndef test_no_nulls(frame):\n    assert not frame[list(FEATURES)].isna().any().any()\n\n\ndef test_counts_are_not_negative(frame):\n    counts = ["sessions_7d", "page_views_7d", "cart_adds_7d", "purchases_30d", "tenure_days"]\n    assert (frame[counts] >= 0).all().all()\n\n\ndef test_known_categories(frame):\n    for column, known in KNOWN.items():\n        assert set(frame[column].dropna().unique()) <= known, column\n'
-MODEL_TESTS = 'import numpy as np\nfrom sklearn import metrics\n\nfrom course.data import TARGET\n\n\ndef score(model, frame):\n    return model.predict_proba(frame)[:, 1]\n\n\ndef test_country_does_not_matter(model, frame):\n    moved = frame.assign(country="FR")\n    assert np.allclose(score(model, frame), score(model, moved), atol=1e-6)\n\n\ndef test_more_sessions_never_lowers_the_score(model, frame):\n    busier = frame.assign(sessions_7d=frame["sessions_7d"] + 3)\n    assert (score(model, busier) >= score(model, frame) - 1e-9).all()\n\n\ndef test_mobile_auc(model, frame):\n    mobile = frame[frame["device"] == "mobile"]\n    assert metrics.roc_auc_score(mobile[TARGET], score(model, mobile)) >= 0.70\n'
-WORKFLOW = 'name: ml\non:\n  push:\n  pull_request:\nenv:\n  MLFLOW_TRACKING_URI: ${{ secrets.MLFLOW_TRACKING_URI }}\njobs:\n  data-tests:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with: {python-version: "3.11"}\n      - run: pip install -r requirements.lock\n      - run: pytest test_data.py\n  train:\n    needs: data-tests\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with: {python-version: "3.11"}\n      - run: pip install -r requirements.lock\n      - run: python train.py --register\n  gate:\n    needs: train\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with: {python-version: "3.11"}\n      - run: pip install -r requirements.lock\n      - run: pytest test_model.py\n      - run: python gate.py --margin 0.002\n  promote:\n    needs: gate\n    if: github.ref == \'refs/heads/main\'\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with: {python-version: "3.11"}\n      - run: pip install -r requirements.lock\n      - run: python promote.py\n'
+MODEL_TESTS = 'import numpy as np\nfrom sklearn import metrics\n\nfrom course.data import TARGET\n\n\ndef score(model, frame):\n    return model.predict_proba(frame)[:, 1]\n\n\ndef test_rounding_basket_values_barely_matters(model, frame):\n    rounded = frame.assign(aov_30d=frame["aov_30d"].round())\n    assert np.abs(score(model, rounded) - score(model, frame)).max() <= 0.01\n\n\ndef test_more_sessions_never_lowers_the_score(model, frame):\n    busier = frame.assign(sessions_7d=frame["sessions_7d"] + 3)\n    assert (score(model, busier) >= score(model, frame) - 1e-9).all()\n\n\ndef test_mobile_auc(model, frame):\n    mobile = frame[frame["device"] == "mobile"]\n    assert metrics.roc_auc_score(mobile[TARGET], score(model, mobile)) >= 0.70\n'
+WORKFLOW = 'name: ml\non:\n  push:\n  pull_request:\nenv:\n  MLFLOW_TRACKING_URI: ${{ secrets.MLFLOW_TRACKING_URI }}\n  MODEL_NAME: shopflow-conversion\njobs:\n  data-tests:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with: {python-version: "3.11"}\n      - run: pip install -r requirements.txt\n      - run: pytest test_data.py\n  train:\n    needs: data-tests\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with: {python-version: "3.11"}\n      - run: pip install -r requirements.txt\n      - run: python train.py\n  gate:\n    needs: train\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with: {python-version: "3.11"}\n      - run: pip install -r requirements.txt\n      - run: pytest test_model.py\n      - run: python gate.py --margin 0.002\n  promote:\n    needs: gate\n    if: github.ref == \'refs/heads/main\'\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with: {python-version: "3.11"}\n      - run: pip install -r requirements.txt\n      - run: python promote.py\n'
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()\n"
 
 
@@ -100,12 +106,16 @@ def test_ex2_solution_passes_with_one_line(course_home, tmp_path, capsys, candid
 @pytest.mark.parametrize(
     ("tests", "match"),
     [
-        (without("test_country_does_not_matter"), "scores German customers higher"),
+        (without("test_rounding_basket_values_barely_matters"), "memorised exact basket values"),
+        (
+            MODEL_TESTS.replace('aov_30d=frame["aov_30d"].round()', 'country="FR"'),
+            "memorised exact basket values",
+        ),
         (without("test_more_sessions_never_lowers_the_score"), "ranks busy customers lower"),
         (without("test_mobile_auc"), "random on mobile customers"),
         (MODEL_TESTS.replace(">= 0.70", ">= 0.90"), "on the candidate test_mobile_auc fail"),
     ],
-    ids=["no-invariance", "no-direction", "no-slice", "too-strict"],
+    ids=["no-invariance", "country-invariance", "no-direction", "no-slice", "too-strict"],
 )
 def test_ex2_wrong_suites(course_home, tmp_path, candidate, tests, match):
     path = write(tmp_path, "test_model.py", tests)
@@ -306,53 +316,165 @@ def test_gate_and_promote_are_not_attempted_before_the_registry_exists(embedded)
         course.check("m05.ex3", gate=gate, model_name=MODEL, candidate_version="2")
 
 
-# --- m05.ex4 workflow ----------------------------------------------------------------------
+# --- m05.ex4 workflow: the check runs the steps -------------------------------------------------
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "solutions/05_testing_cicd/05_testing_cicd.ipynb"
 
 
-def test_ex4_solution_passes_with_one_line(course_home, tmp_path, capsys):
-    course.check("m05.ex4", workflow_file=write(tmp_path, "ml.yml", WORKFLOW))
+def notebook_cell(start: str) -> str:
+    """A demonstration cell of the notebook, so the tests use the scaffold learners get."""
+    cells = json.loads(NOTEBOOK.read_text(encoding="utf-8"))["cells"]
+    found = [c["source"] for c in cells if "".join(c["source"]).startswith(start)]
+    assert len(found) == 1, start
+    return "".join(found[0])
+
+
+@pytest.fixture
+def work(registry, tmp_path):
+    """The learner's work folder after exercises 1-3: tests, conftest and the CI scaffold."""
+    folder = tmp_path / "work"
+    (folder / ".github" / "workflows").mkdir(parents=True)
+    scope = {"WORK": folder, "os": os, "subprocess": subprocess, "sys": sys}
+    exec(notebook_cell('(WORK / "conftest.py").write_text('), scope)
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(notebook_cell("# Make the work folder a small repository"), scope)
+    (folder / "test_data.py").write_text(DATA_TESTS, encoding="utf-8")
+    (folder / "test_model.py").write_text(MODEL_TESTS, encoding="utf-8")
+    return folder
+
+
+def workflow_at(folder: Path, text: str) -> str:
+    path = folder / ".github" / "workflows" / "ml.yml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_ex4_solution_runs_and_promotes_with_one_line(work, capsys):
+    client = MlflowClient()
+    before = {m.name: dict(m.aliases) for m in client.search_registered_models()}
+    runs = len(mlflow.search_runs(search_all_experiments=True))
+    capsys.readouterr()
+    course.check("m05.ex4", workflow_file=workflow_at(work, WORKFLOW), model_name=MODEL)
     assert_one_tick(capsys, "m05.ex4")
+    # The run used a scratch model and experiment: the learner's registry and runs are as before.
+    assert {m.name: dict(m.aliases) for m in client.search_registered_models()} == before
+    assert len(mlflow.search_runs(search_all_experiments=True)) == runs
+
+
+# One edit of the reference workflow, and what the check says before running anything.
+STRUCTURE = [
+    ("    needs: gate\n", "    needs: train\n", "promote does not wait for gate"),
+    ("    if: github.ref == 'refs/heads/main'\n", "", "promote runs on every branch"),
+    ("    if: github.ref == 'refs/heads/main'\n", "    if: always() && github.ref == 'refs/heads/main'\n", "drop always"),
+    ("  gate:\n    needs: train\n", "  gate:\n", "gate does not wait for train"),
+    ("on:\n  push:\n  pull_request:\n", "on:\n  pull_request:\n", "no push trigger"),
+    ("  promote:\n", "  deploy:\n", r"lacks job\(s\) promote"),
+    ("      - run: pytest test_data.py\n", "      - run: pytest\n", "does not run test_data.py"),
+    ("      - run: pytest test_model.py\n", "", "does not run test_model.py"),
+    ('python-version: "3.11"', 'python-version: "3.10"', "sets up Python 3.10: the course needs 3.11"),
+    ('python-version: "3.11"', "python-version: 3.10", "YAML reads an unquoted 3.10 as 3.1"),
+    ('with: {python-version: "3.11"}', "with: {python-version-file: .python-version}", "not in your folder"),
+    ("      - run: python train.py\n", "      - run: python training.py\n", "runs training.py, which is not in your folder"),
+    ("  train:\n    needs: data-tests\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with: {python-version: \"3.11\"}\n      - run: pip install -r requirements.txt\n",
+     "  train:\n    needs: data-tests\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with: {python-version: \"3.11\"}\n",
+     "job train runs `python train.py` before installing anything"),
+    ("      - run: python gate.py --margin 0.002\n", "      - run: python gate.py --margin 0.002\n        continue-on-error: true\n", "continue-on-error"),
+    ("jobs:\n", "jobs:\n\t", "not valid YAML"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("old", "new", "match"), STRUCTURE, ids=[m[:28] for *_, m in STRUCTURE])
+def test_ex4_wrong_structure(work, old, new, match):
+    assert old in WORKFLOW
+    path = workflow_at(work, WORKFLOW.replace(old, new, 1))
+    assert_wrong("m05.ex4", match, workflow_file=path, model_name=MODEL)
+
+
+def test_ex4_a_missing_script_fails(work):
+    (work / "promote.py").unlink()
+    path = workflow_at(work, WORKFLOW)
+    assert_wrong("m05.ex4", "runs promote.py, which is not in your folder", workflow_file=path, model_name=MODEL)  # fmt: skip
+
+
+def test_ex4_every_job_checks_out(work):
+    head, tail = WORKFLOW.split("  promote:", 1)
+    text = head + "  promote:" + tail.replace("      - uses: actions/checkout@v4\n", "")
+    path = workflow_at(work, text)
+    assert_wrong("m05.ex4", "promote does not check out the code", workflow_file=path, model_name=MODEL)  # fmt: skip
+
+
+# The check stops at the first failing step: a step added after the first install shows that
+# everything before it (structure, Python selection) was accepted.
+STOP = ("      - run: pip install -r requirements.txt\n", "      - run: pip install -r requirements.txt\n      - run: echo stop && exit 7\n")  # fmt: skip
+MATRIX = '    strategy:\n      matrix:\n        python-version: ["3.11", "3.12"]\n'
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "match"),
+    ("old", "new"),
     [
-        ("    needs: gate\n", "    needs: train\n", "promote does not wait for gate"),
-        ("    if: github.ref == 'refs/heads/main'\n", "", "promote runs on every branch"),
-        ("  gate:\n    needs: train\n", "  gate:\n", "gate does not wait for train"),
-        ("on:\n  push:\n  pull_request:\n", "on:\n  pull_request:\n", "no push trigger"),
-        ("  promote:\n", "  deploy:\n", r"lacks job\(s\) promote"),
-        (
-            "      - run: pytest test_data.py\n",
-            "      - run: pytest\n",
-            "does not run test_data.py",
-        ),
-        ("      - run: pytest test_model.py\n", "", "does not run test_model.py"),
-        ('python-version: "3.11"', 'python-version: "3.9"', "does not set up Python 3.11"),
-        ("jobs:\n", "jobs:\n\t", "not valid YAML"),
+        ('python-version: "3.11"', 'python-version: "3.12"'),
+        ('python-version: "3.11"', "python-version: 3.12"),
+        ('python-version: "3.11"', 'python-version: "3.x"'),
+        ("  data-tests:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with: {python-version: \"3.11\"}\n",
+         "  data-tests:\n    runs-on: ubuntu-latest\n" + MATRIX + "    steps:\n      - uses: actions/checkout@v4\n      - uses: actions/setup-python@v5\n        with: {python-version: \"${{ matrix.python-version }}\"}\n"),
+        ('with: {python-version: "3.11"}', "with: {python-version-file: .python-version}"),
     ],
-)
-def test_ex4_wrong_workflows(course_home, tmp_path, old, new, match):
-    assert old in WORKFLOW
-    path = write(tmp_path, "ml.yml", WORKFLOW.replace(old, new, 1))
-    assert_wrong("m05.ex4", match, workflow_file=path)
+    ids=["3.12", "unquoted-3.12", "3.x", "matrix", "version-file"],
+)  # fmt: skip
+def test_ex4_any_python_311_or_newer_is_accepted(work, old, new):
+    (work / ".python-version").write_text("3.11\n", encoding="utf-8")
+    text = WORKFLOW.replace(old, new, 1).replace(*STOP, 1)
+    path = workflow_at(work, text)
+    assert_wrong("m05.ex4", r"job data-tests, step 4 `echo stop && exit 7` failed \(exit 7\)", workflow_file=path, model_name=MODEL)  # fmt: skip
 
 
-def test_ex4_every_job_checks_out(course_home, tmp_path):
-    head, tail = WORKFLOW.split("  promote:", 1)
-    path = write(
-        tmp_path,
-        "ml.yml",
-        head + "  promote:" + tail.replace("      - uses: actions/checkout@v4\n", ""),
+def test_ex4_a_matrix_with_an_old_python_fails(work):
+    old = "  data-tests:\n    runs-on: ubuntu-latest\n"
+    text = WORKFLOW.replace(old, old + MATRIX.replace('"3.11"', '"3.10"'), 1).replace(
+        'with: {python-version: "3.11"}',
+        'with: {python-version: "${{ matrix.python-version }}"}',
+        1,
     )
-    assert_wrong("m05.ex4", "promote does not check out the code", workflow_file=path)
+    path = workflow_at(work, text)
+    assert_wrong("m05.ex4", "sets up Python 3.10", workflow_file=path, model_name=MODEL)
 
 
-def test_ex4_stub(course_home, tmp_path):
+def test_ex4_failing_steps_are_named(work):
+    # A data test that fails on clean data fails the first job, and nothing after it runs.
+    (work / "test_data.py").write_text("def test_rows(frame):\n    assert len(frame) == 1\n")
+    path = workflow_at(work, WORKFLOW)
+    assert_wrong("m05.ex4", r"job data-tests, step 4 `pytest test_data.py` failed \(exit 1\)", workflow_file=path, model_name=MODEL)  # fmt: skip
+    # Offline: a requirement that is not installed fails the install, nothing is downloaded.
+    (work / "requirements.txt").write_text("surely-not-installed-here==1.0\n")
+    assert_wrong("m05.ex4", "step 3 `pip install -r requirements.txt` failed .*surely-not-installed-here", workflow_file=path, model_name=MODEL)  # fmt: skip
+    assert MlflowClient().search_registered_models("name LIKE 'course-check-%'") == []
+
+
+def test_ex4_promote_without_a_gate_verdict_fails(work):
+    text = WORKFLOW.replace("      - run: python gate.py --margin 0.002\n", "")
+    path = workflow_at(work, text)
+    assert_wrong("m05.ex4", r"job promote, step 4 `python promote.py` failed \(exit 1\): .*no passing gate verdict", workflow_file=path, model_name=MODEL)  # fmt: skip
+    assert MlflowClient().search_registered_models("name LIKE 'course-check-%'") == []
+
+
+def test_ex4_a_hung_step_is_stopped_and_named(tmp_path, monkeypatch):
+    from course.checks import _workflow
+
+    monkeypatch.setattr(_workflow, "TIMEOUT", 2)
+    step = _workflow.Step("gate", 3, "sleep 60 & sleep 60")
+    with pytest.raises(
+        course.CheckError, match=r"job gate, step 3 `sleep 60 & sleep 60` was still"
+    ):
+        _workflow.run([step], tmp_path, _workflow.runner_env({}), {})
+
+
+def test_ex4_stub_and_misplaced_file(course_home, tmp_path):
     with pytest.raises(course.NotAttempted):
-        course.check("m05.ex4", workflow_file=write(tmp_path, "ml.yml", STUB))
+        course.check("m05.ex4", workflow_file=write(tmp_path, "ml.yml", STUB), model_name=MODEL)
     with pytest.raises(course.NotAttempted):
-        course.check("m05.ex4", workflow_file=None)
+        course.check("m05.ex4", workflow_file=None, model_name=MODEL)
+    path = write(tmp_path, "ml.yml", WORKFLOW)
+    assert_wrong("m05.ex4", r"should sit in <your folder>/\.github/workflows/", workflow_file=path, model_name=MODEL)  # fmt: skip
 
 
 # --- quiz and hints --------------------------------------------------------------------------
