@@ -12,6 +12,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ._errors import CheckError, CourseError, NotAttempted
+from ._plugins import skip_feast_header_provider as _skip_feast_header_provider
 
 if TYPE_CHECKING:
     from .stack import Stack
@@ -35,6 +36,7 @@ __all__ = [
     "NotAttempted",
 ]
 __version__ = "0.1.0"
+_skip_feast_header_provider()
 
 
 def setup(module_id: str, *, verbose: bool = True) -> Stack:

@@ -33,26 +33,6 @@ def model_name() -> str:
     return f"{student + '.' if student else ''}shopflow-conversion"
 
 
-def _skip_feast_header_provider() -> None:
-    """Feast registers an MLflow request-header plugin whose import costs 8-16 s on the first
-    HTTP call; the course never needs its header, so load MLflow's registry without it."""
-    import mlflow.utils.plugins as plugins
-
-    original = plugins.get_entry_points
-
-    def without_feast(group: str):  # type: ignore[no-untyped-def]
-        found = original(group)
-        if group == "mlflow.request_header_provider":
-            return [ep for ep in found if not ep.value.startswith("feast")]
-        return found
-
-    plugins.get_entry_points = without_feast
-    try:
-        import mlflow.tracking.request_header.registry  # noqa: F401
-    finally:
-        plugins.get_entry_points = original
-
-
 # MLflow's embedded store puts artifacts of new experiments in ./mlruns of the current folder;
 # this variable (read when the store is created) moves them under the state dir instead.
 _ARTIFACT_ROOT_ENV = "_MLFLOW_SERVER_ARTIFACT_ROOT"
@@ -79,7 +59,6 @@ def setup(module_id: str, *, verbose: bool = True) -> Stack:
     with quiet():
         import mlflow
 
-        _skip_feast_header_provider()
         _mlflow_ui.install()
         mlflow.set_tracking_uri(stack.tracking_uri)
         stack.module_id = module.id

@@ -112,9 +112,10 @@ def _servers_left(netlog: Path) -> list[str]:
     found = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            if b"course._serving_app" in (proc / "cmdline").read_bytes() and mark in (
-                proc / "environ"
-            ).read_bytes():
+            if (
+                b"course._serving_app" in (proc / "cmdline").read_bytes()
+                and mark in (proc / "environ").read_bytes()
+            ):
                 found.append(proc.name)
         except OSError:
             continue
