@@ -25,6 +25,7 @@ __all__ = [
     "TRAFFIC_WEEKS",
     "champion",
     "estimator",
+    "fingerprint",
     "replay",
     "traffic",
     "with_labels",
@@ -111,6 +112,21 @@ def estimator(model_uri: str) -> Any:
             f"{', '.join(sorted(flavors))}); point @champion at a version from modules 3-6 or 9"
         )
     return inner
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """Module 1's data version (its exercise 5), so later modules tag runs with the same one.
+
+    A hash of the column names and types and the sorted row hashes: row order and index do not
+    change it; a value, a row or a column name does.
+    """
+    import hashlib
+
+    import pandas as pd
+
+    rows = pd.util.hash_pandas_object(frame, index=False).sort_values().to_numpy()
+    schema = ",".join(f"{c}:{t}" for c, t in frame.dtypes.astype(str).items())
+    return hashlib.sha256(schema.encode() + rows.tobytes()).hexdigest()[:16]
 
 
 def _week_rows(weeks: Any) -> pd.DataFrame:

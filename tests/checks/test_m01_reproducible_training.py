@@ -26,7 +26,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.tree import DecisionTreeClassifier
 
 import course
-from course import data
+from course import data, handoff
 
 
 def calm_weeks() -> pd.DataFrame:
@@ -522,10 +522,20 @@ def test_ex5_solution_passes_with_one_line(course_home, capsys):
             "fingerprint should return a string of at least 8 characters",
             id="int",
         ),
+        pytest.param(
+            handoff.fingerprint,
+            "write fingerprint yourself: course.handoff.fingerprint is the course's copy",
+            id="course-copy",
+        ),
     ],
 )
 def test_ex5_wrong_answers_fail(course_home, wrong, match):
     assert_wrong("m01.ex5", match, fingerprint=wrong)
+
+
+def test_ex5_the_course_copy_that_later_modules_use_is_a_right_answer(course_home, capsys):
+    course.check("m01.ex5", fingerprint=lambda frame: handoff.fingerprint(frame))
+    assert_one_tick(capsys, "m01.ex5 correct: ")
 
 
 # --- stubs -------------------------------------------------------------------------------
