@@ -70,3 +70,25 @@ def test_quality_incident_breaks_what_it_documents() -> None:
     col, code = inc["unknown_category"]
     assert (bad[col] == code).any()
     assert (bad[inc["negative_column"]] < 0).any()
+
+
+def test_the_holiday_hurts_the_champions_ranking_and_its_probabilities() -> None:
+    """Module 9's case for log loss: AUC falls in weeks 21-24 and the probabilities run low."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import roc_auc_score
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    train, _ = data.split()
+    features = list(data.NUMERIC_FEATURES)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    model.fit(train[features], train[data.TARGET])
+    frame = data.activity()
+    for weeks, low, high in (((18, 19, 20), 0.76, 0.85), ((21, 22, 23, 24), 0.62, 0.72)):
+        rows = frame[frame["week"].isin(weeks)]
+        for _, week in rows.groupby("week"):
+            auc = roc_auc_score(week[data.TARGET], model.predict_proba(week[features].fillna(0))[:, 1])
+            assert low < auc < high, (weeks, auc)
+    holiday = frame[frame["week"].isin((21, 22, 23, 24))]
+    predicted = model.predict_proba(holiday[features].fillna(0))[:, 1].mean()
+    assert predicted < 0.75 * holiday[data.TARGET].mean()
