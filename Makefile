@@ -11,9 +11,9 @@ UV         := $(UV_DIR)/bin/uv
 
 .PHONY: install system-deps lab test test-fast release check-release diagrams lint bench clean
 
-# Debian packages some tests need (the grading sandbox, the classroom database, the browser
-# test). Installed when missing and we are root with apt; otherwise those tests say why they skip.
-DEB_PACKAGES := bubblewrap postgresql chromium
+# Debian packages some tests need (the grading sandbox, the classroom database, the browser,
+# test, Prometheus). Installed when missing and we are root with apt; otherwise those tests say why they skip.
+DEB_PACKAGES := bubblewrap postgresql chromium prometheus
 
 install: $(STAMP)
 

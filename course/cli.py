@@ -14,7 +14,14 @@ def _stack(args: argparse.Namespace) -> int:
     from . import stack
 
     if args.action == "up":
-        print(stack.up(port=args.port, timeout=args.timeout, db=args.db))
+        print(
+            stack.up(
+                port=args.port,
+                timeout=args.timeout,
+                db=args.db,
+                prometheus_port=args.prometheus_port,
+            )
+        )
     elif args.action == "down":
         print(stack.down())
     elif args.action == "reset":
@@ -108,6 +115,9 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("stack", help="start, stop, inspect or wipe the local MLOps stack")
     s.add_argument("action", choices=["up", "down", "status", "reset"])
     s.add_argument("--port", type=int, default=None, help="MLflow port (default 5000)")
+    s.add_argument(
+        "--prometheus-port", type=int, default=None, help="Prometheus port (default 9090)"
+    )
     s.add_argument("--timeout", type=float, default=90.0, help="seconds to wait for health")
     s.add_argument("--yes", action="store_true", help="confirm `reset`")
     s.add_argument("--db", help="classroom: a shared database URL, e.g. postgresql://...")

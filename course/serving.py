@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from . import _paths
+from . import _paths, _prometheus
 from ._errors import CourseError
 from ._quiet import OFFLINE_ENV
 
@@ -42,6 +42,7 @@ class Server:
     log: Path
     _pid_file: Path
     _proc: subprocess.Popen | None = None
+    _target: Path | None = None  # the Prometheus target file that makes it scraped
 
     def _call(self, path: str, method: str = "GET") -> Any:
         req = urllib.request.Request(
@@ -79,6 +80,8 @@ class Server:
                 self.flush()
             _stop(self.pid, grace=5.0)
         self._pid_file.unlink(missing_ok=True)
+        if self._target is not None:
+            self._target.unlink(missing_ok=True)
 
     def __enter__(self) -> Server:
         return self
@@ -151,7 +154,10 @@ def serve(
         )
     pid_file = run_dir / f"serve-{proc.pid}.json"
     pid_file.write_text(json.dumps({"pid": proc.pid, "port": port, "model_uri": model_uri}))
-    server = Server(f"http://127.0.0.1:{port}", model_uri, proc.pid, log, pid_file, proc)
+    target = _prometheus.add_target(
+        home, f"serve-{port}", f"127.0.0.1:{port}", {"model_uri": model_uri}
+    )
+    server = Server(f"http://127.0.0.1:{port}", model_uri, proc.pid, log, pid_file, proc, target)
     atexit.register(server.stop)
     deadline = time.monotonic() + timeout
     while not _health(server.url):
@@ -180,6 +186,8 @@ def stop_all(home: Path | None = None) -> int:
             _stop(pid, grace=5.0)
             stopped += 1
         pid_file.unlink(missing_ok=True)
+    for target in _prometheus.targets_dir(home or _paths.home()).glob("serve-*.json"):
+        target.unlink(missing_ok=True)
     return stopped
 
 

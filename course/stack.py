@@ -19,7 +19,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import _paths
+from . import _paths, _prometheus
 from ._errors import CourseError
 from ._quiet import OFFLINE_ENV
 
@@ -206,14 +206,28 @@ def _server_env() -> dict[str, str]:
 
 
 def up(
-    port: int | None = None, timeout: float = 90.0, home: Path | None = None, db: str | None = None
+    port: int | None = None,
+    timeout: float = 90.0,
+    home: Path | None = None,
+    db: str | None = None,
+    prometheus_port: int | None = None,
 ) -> str:
-    """Start `mlflow server` on 127.0.0.1 and wait until /health answers. Idempotent.
+    """Start `mlflow server` on 127.0.0.1 and wait until /health answers, then Prometheus
+    where it is installed (a Prometheus that cannot start is a note, not a failure). Idempotent.
 
     ``db`` is a database URL for a classroom's shared server (``postgresql://...``); by default
     the tracking store is the sqlite file in the state dir.
     """
     home = home or _paths.home()
+    mlflow_note = _up_mlflow(port, timeout, home, db)
+    try:
+        prometheus_note = _prometheus.up(home, prometheus_port)
+    except CourseError as exc:
+        prometheus_note = f"Prometheus not started: {exc}"
+    return f"{mlflow_note}; {prometheus_note}"
+
+
+def _up_mlflow(port: int | None, timeout: float, home: Path, db: str | None) -> str:
     port = _port(port)
     _ensure_writable(home)
     notes = []
@@ -357,8 +371,14 @@ def _stale_note(pid: int | None) -> str:
 
 
 def down(home: Path | None = None) -> str:
-    """Stop the server that `up` started (and only that). Idempotent."""
+    """Stop the servers that `up` started (and only those). Idempotent."""
     home = home or _paths.home()
+    stopped = _prometheus.down(home)
+    note = _down_mlflow(home)
+    return f"{note}; {stopped}" if stopped else note
+
+
+def _down_mlflow(home: Path) -> str:
     pid, port, state = _running(home)
     if state == "stopped":
         return "MLflow server is not running"
@@ -392,6 +412,7 @@ def status(home: Path | None = None) -> list[tuple[str, str, str]]:
     reports = home / "reports"
     return [
         server,
+        _prometheus.status_row(home),
         ("tracking store", db_state, str(db)),
         (
             "artifacts",
@@ -408,7 +429,7 @@ def reset(yes: bool = False, home: Path | None = None) -> str:
     home = home or _paths.home()
     if not yes:
         raise CourseError(f"reset deletes everything under {home}; run it again with --yes")
-    stopped = down(home) if server_state(home) != "stopped" else None
+    stopped = down(home) if server_state(home) != "stopped" else _prometheus.down(home)
     if home.exists():
         shutil.rmtree(home)
     return f"wiped {home}" + (f" ({stopped})" if stopped else "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -16,6 +17,17 @@ NETGUARD = REPO / "tests" / "netguard"
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 os.environ.setdefault("DO_NOT_TRACK", "true")
 os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# Every `course stack up` of this test run starts Prometheus on this port, not on 9090, so that
+# make test's two lanes (and a Prometheus of the machine's own) never compete for one port.
+os.environ.setdefault("COURSE_PROMETHEUS_PORT", str(_free_port()))
 
 
 @pytest.fixture
