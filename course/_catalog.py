@@ -30,7 +30,7 @@ MODULES: tuple[Module, ...] = (
     Module("m07", "07_monitoring_drift", "Monitoring and drift detection", "Intermediate", 125, "Evidently", True),
     Module("m08", "08_ab_testing", "A/B testing", "Intermediate", 120, "SciPy, statsmodels", True),
     Module("m09", "09_continuous_training", "Continuous training: closing the loop", "Advanced", 130, "all", True),
-    Module("m10", "10_responsible_ml", "Responsible ML and what comes next", "Advanced", 125, "scikit-learn, MLflow", True),
+    Module("m10", "10_responsible_ml", "Responsible ML and what comes next", "Advanced", 150, "scikit-learn, MLflow, fairlearn", True),
 )  # fmt: skip
 N_MODULES = len(MODULES)
 

@@ -1,8 +1,9 @@
 """Checks for m10 Responsible ML and what comes next.
 
 They call the learner's functions on models and rows of their own choosing and recompute every
-number another way (scikit-learn's permutation_importance, a rank-based AUC in pandas, pickle
-sizes, their own timings), and they read the MLflow runs and registry the notebook wrote.
+number another way (scikit-learn's permutation_importance, a rank-based AUC in pandas, group
+rates with numpy masks, pickle sizes, their own timings), and they read the MLflow runs and
+registry the notebook wrote.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from ._registry import Question, exercise, question
 
 COLUMNS = list(data.NUMERIC_FEATURES)
 SLICE_COLUMNS = ("n", "positive_rate", "roc_auc")
+GROUP_COLUMNS = ("n", "mean_score", "positive_rate", "selection_rate", "true_positive_rate")
 NEW_DAYS = 60  # customers below this tenure are "new"
 CARD_SECTIONS = ("model details", "intended use", "metrics", "slices", "limitations", "owner")
 EDGE_KB, EDGE_MS, EDGE_AUC_LOSS = 250, 5.0, 0.01
@@ -178,14 +180,16 @@ def _slice_reference(model: Any, rows: Any, by: str) -> dict[str, dict[str, floa
     return out
 
 
-def _slice_table(result: Any, by: str) -> Any:
+def _slice_table(
+    result: Any, by: str, columns: tuple[str, ...] = SLICE_COLUMNS, what: str = "slice_metrics"
+) -> Any:
     import pandas as pd
 
     expect(
         isinstance(result, pd.DataFrame),
-        f"slice_metrics should return a pd.DataFrame, not a {type(result).__name__}",
+        f"{what} should return a pd.DataFrame, not a {type(result).__name__}",
     )
-    missing = [c for c in SLICE_COLUMNS if c not in result.columns]
+    missing = [c for c in columns if c not in result.columns]
     expect(not missing, f"the table lacks column(s) {', '.join(missing)}")
     if by in result.columns and not {str(i) for i in result.index} & set(map(str, result[by])):
         result = result.set_index(by)
@@ -700,6 +704,188 @@ def edge(profile: Any, edge_model: Any, model_name: Any) -> str:
         f"the champion's {champion_auc:.3f}",
     )
     return f"profile measures like the check; edge_model: {size:.1f} KB, {latency:.2f} ms, AUC {edge_auc:.3f}"  # noqa: E501
+
+
+# --- m10.ex7 calibration and fairness by group -----------------------------------------------
+
+
+def _group_truth(model: Any, rows: Any, by: str, threshold: float) -> dict[str, Any]:
+    """Per-group means and rates from numpy masks, plus the mistakes learners make most."""
+    import numpy as np
+
+    probabilities = np.asarray(model.predict_proba(rows[COLUMNS])[:, 1], dtype=float)
+    labels = rows[data.TARGET].to_numpy().astype(int)
+    groups = rows[by].astype(str).to_numpy()
+
+    def rates(picked: Any) -> dict[str, dict[str, float]]:
+        out = {}
+        for value in sorted(set(groups)):
+            mask = groups == value
+            buyers, selected = mask & (labels == 1), mask & picked
+            out[value] = {
+                "selection_rate": float(picked[mask].mean()),
+                "true_positive_rate": float(picked[buyers].mean()) if buyers.any() else math.nan,
+                "precision": float(labels[selected].mean()) if selected.any() else math.nan,
+                "false_positive_rate": float(picked[mask & (labels == 0)].mean()),
+            }
+        return out
+
+    at_threshold = rates(probabilities >= threshold)
+    calibration = {}
+    for value in sorted(set(groups)):
+        mask = groups == value
+        calibration[value] = {
+            "n": float(mask.sum()),
+            "mean_score": float(probabilities[mask].mean()),
+            "positive_rate": float(labels[mask].mean()),
+        }
+    return {
+        "groups": calibration,
+        "decision": at_threshold,
+        "at_half": rates(probabilities >= 0.5),
+        "overall": {
+            "mean_score": float(probabilities.mean()),
+            "positive_rate": float(labels.mean()),
+            "selection_rate": float((probabilities >= threshold).mean()),
+            "true_positive_rate": float((probabilities[labels == 1] >= threshold).mean()),
+        },
+    }
+
+
+def _spread(values: Any) -> float:
+    finite = [v for v in values if not math.isnan(v)]
+    return max(finite) - min(finite)
+
+
+def _same_everywhere(table: Any, column: str, value: float) -> bool:
+    return all(close(table.loc[g, column], value, 1e-6) for g in table.index)
+
+
+def _check_group_column(table: Any, truth: dict, column: str, label: str) -> None:
+    """One column of the learner's report against the truth; names the likely mistake."""
+    source = "groups" if column in ("n", "mean_score", "positive_rate") else "decision"
+    want = {g: truth[source][g][column] for g in truth["groups"]}
+    for g in want:
+        _number(table.loc[g, column], f"{column} of group {g!r}")
+    if all(math.isnan(w) or close(table.loc[g, column], w, 1e-6) for g, w in want.items()):
+        return
+    if column == "n":
+        raise CheckError(f"for {label}, n is not the number of rows of `frame` in each group")
+    overall = truth["overall"].get(column)
+    if overall is not None and _same_everywhere(table, column, overall):
+        raise CheckError(
+            f"for {label}, {column} is the same for every group: it is the whole frame's; "
+            "compute it on each group's rows"
+        )
+    if column in ("selection_rate", "true_positive_rate") and all(
+        math.isnan(truth["at_half"][g][column])
+        or close(table.loc[g, column], truth["at_half"][g][column], 1e-6)
+        for g in want
+    ):
+        raise CheckError(
+            f"for {label}, {column} ignores `threshold`: it is the rate of model.predict "
+            "(a 0.5 cut); decide with predict_proba(...)[:, 1] >= threshold"
+        )
+    if column == "true_positive_rate" and all(
+        math.isnan(truth["decision"][g]["precision"])
+        or close(table.loc[g, column], truth["decision"][g]["precision"], 1e-6)
+        for g in want
+    ):
+        raise CheckError(
+            f"for {label}, true_positive_rate is the share of selected customers who buy; it is "
+            "the share of the group's buyers who are selected"
+        )
+    if column == "mean_score" and all(
+        close(table.loc[g, column], truth["decision"][g]["selection_rate"], 1e-6) for g in want
+    ):
+        raise CheckError(
+            f"for {label}, mean_score is the share selected; it is the mean predicted "
+            "probability (predict_proba[:, 1]) of the group"
+        )
+    meaning = {
+        "mean_score": "the group's mean predicted probability (predict_proba[:, 1])",
+        "positive_rate": f"the group's mean of {data.TARGET}",
+        "selection_rate": "the share of the group's rows with a probability >= threshold",
+        "true_positive_rate": "the share of the group's buyers with a probability >= threshold",
+    }[column]
+    raise CheckError(f"for {label}, {column} is not {meaning}")
+
+
+def _check_parity(value: Any, truth: dict, label: str) -> None:
+    gap = _number(value, f"parity_difference for {label}")
+    decision = truth["decision"]
+    rates = [r["selection_rate"] for r in decision.values()]
+    want = _spread(rates)
+    if close(gap, want, 1e-6):
+        return
+    if max(rates) > 0 and close(gap, min(rates) / max(rates), 1e-6):
+        raise CheckError(
+            f"for {label}, parity_difference is the ratio of the smallest to the largest "
+            "selection rate; return the difference, largest minus smallest"
+        )
+    if close(gap, -want, 1e-6):
+        raise CheckError(
+            f"for {label}, parity_difference is negative: largest minus smallest selection rate"
+        )
+    if close(gap, _spread([r["selection_rate"] for r in truth["at_half"].values()]), 1e-6):
+        raise CheckError(
+            f"for {label}, parity_difference ignores `threshold`: it compares the groups at a "
+            "0.5 cut; decide with predict_proba(...)[:, 1] >= threshold"
+        )
+    odds = max(
+        _spread([r["true_positive_rate"] for r in decision.values()]),
+        _spread([r["false_positive_rate"] for r in decision.values()]),
+    )
+    if close(gap, odds, 1e-6):
+        raise CheckError(
+            f"for {label}, parity_difference is the equalized odds difference; demographic "
+            "parity compares the selection rates only"
+        )
+    raise CheckError(
+        f"for {label}, parity_difference is not the largest minus the smallest selection rate "
+        "across the groups of `by`"
+    )
+
+
+@exercise(
+    "m10.ex7",
+    "Calibration and fairness by group",
+    hints=(
+        "Calibration compares two means per group: the predicted probability and the observed "
+        "outcome. Fairness looks at the decision `probability >= threshold`, group by group.",
+        "`MetricFrame(metrics={...}, y_true=..., y_pred=..., sensitive_features=frame[by])` "
+        "computes each metric per group and `.by_group` is the table: `count` and "
+        "`mean_prediction` on the probabilities, `selection_rate` and `true_positive_rate` on "
+        "the decisions.",
+        "Join the two `by_group` tables with `pd.concat([...], axis=1)`; "
+        "`demographic_parity_difference(frame[TARGET], decisions, sensitive_features=frame[by])` "
+        "is the difference (`demographic_parity_ratio` is another number).",
+    ),
+)
+def fairness(group_report: Any, parity_difference: Any, model_name: Any) -> str:
+    fn = a_function(group_report, "group_report")
+    gap_fn = a_function(parity_difference, "parity_difference")
+    champion = _champion(model_name)
+    valid = _valid()
+    week = valid[valid["week"] == valid["week"].min()].reset_index(drop=True)
+    cases = (
+        ("the champion by country at threshold 0.2137", champion, valid, "country", 0.2137),
+        ("a logistic regression on one week, by channel, at threshold 0.1713", _small_logreg(),
+         week, "channel", 0.1713),
+    )  # fmt: skip
+    for label, model, rows, by, threshold in cases:
+        truth = _group_truth(model, rows, by, threshold)
+        result = fn(model, rows.copy(), by, threshold)
+        table = _slice_table(result, by, GROUP_COLUMNS, "group_report")
+        expect(
+            set(table.index) == set(truth["groups"]),
+            f"for {label} the index is {sorted(table.index)}, not the values of {by!r} in the "
+            "rows given",
+        )
+        for column in GROUP_COLUMNS:
+            _check_group_column(table, truth, column, label)
+        _check_parity(gap_fn(model, rows.copy(), by, threshold), truth, label)
+    return "group_report and parity_difference match per-group rates on two models, groups and thresholds"  # noqa: E501
 
 
 question(

@@ -18,6 +18,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from _assert import assert_one_tick, assert_wrong
+from fairlearn.metrics import (
+    MetricFrame,
+    count,
+    demographic_parity_difference,
+    demographic_parity_ratio,
+    equalized_odds_difference,
+    mean_prediction,
+    selection_rate,
+    true_positive_rate,
+)
 from mlflow import MlflowClient
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.experimental import enable_halving_search_cv  # noqa: F401
@@ -472,6 +482,86 @@ def test_ex6_stub(lab, small_model):
             course.check("m10.ex6", profile=fn, edge_model=edge, model_name=MODEL)
     with pytest.raises(course.NotAttempted, match="edge_model"):
         course.check("m10.ex6", profile=profile, edge_model=None, model_name=MODEL)
+
+
+# --- m10.ex7 calibration and fairness by group -----------------------------------------------
+
+
+def group_report(model, frame, by, threshold, whole=(), cut=None, tpr=true_positive_rate):
+    """The notebook's solution, with knobs to break it."""
+    scores = model.predict_proba(frame[FEATURES])[:, 1]
+    decisions = (scores >= (threshold if cut is None else cut)).astype(int)
+    groups = frame[by]
+    calibration = MetricFrame(
+        metrics={"n": count, "mean_score": mean_prediction, "positive_rate": lambda y, p: y.mean()},
+        y_true=frame[TARGET].to_numpy(), y_pred=scores, sensitive_features=groups,
+    )  # fmt: skip
+    decision = MetricFrame(
+        metrics={"selection_rate": selection_rate, "true_positive_rate": tpr},
+        y_true=frame[TARGET].to_numpy(), y_pred=decisions, sensitive_features=groups,
+    )  # fmt: skip
+    table = pd.concat([calibration.by_group, decision.by_group], axis=1)
+    for column in whole:  # the whole frame's rate on every row: no grouping
+        table[column] = decision.overall[column] if column in decision.overall else calibration.overall[column]  # fmt: skip
+    return table
+
+
+def parity_difference(model, frame, by, threshold, metric=demographic_parity_difference, cut=None):
+    """The notebook's solution, with knobs to break it."""
+    chosen = model.predict_proba(frame[FEATURES])[:, 1] >= (threshold if cut is None else cut)
+    return metric(frame[TARGET], chosen, sensitive_features=frame[by])
+
+
+def test_ex7_solution_passes_with_one_line(lab, capsys):
+    capsys.readouterr()
+    course.check("m10.ex7", group_report=group_report, parity_difference=parity_difference, model_name=MODEL)  # fmt: skip
+    assert_one_tick(capsys, "m10.ex7")
+
+
+def test_ex7_wrong_answers(lab):
+    def check(match, report=group_report, parity=parity_difference):
+        assert_wrong("m10.ex7", match, group_report=report, parity_difference=parity, model_name=MODEL)  # fmt: skip
+
+    def precision(y_true, y_pred):
+        picked = np.asarray(y_pred) == 1
+        return float(np.asarray(y_true)[picked].mean()) if picked.any() else 0.0
+
+    def whole_frame(m, f, b, t):
+        return group_report(m, f, b, t, whole=("selection_rate", "true_positive_rate"))
+
+    def whole_scores(m, f, b, t):
+        return group_report(m, f, b, t, whole=("mean_score",))
+
+    def predict(m, f, b, t):
+        return group_report(m, f, b, t, cut=0.5)
+
+    def selected_share(m, f, b, t):
+        return group_report(m, f, b, t).assign(mean_score=lambda r: r["selection_rate"])
+
+    def in_a_column(m, f, b, t):
+        return group_report(m, f, b, t).reset_index(drop=True)
+
+    check("selection_rate is the same for every group", report=whole_frame)
+    check("mean_score is the same for every group", report=whole_scores)
+    check("selection_rate ignores `threshold`", report=predict)
+    check("share of selected customers who buy", report=lambda m, f, b, t: group_report(m, f, b, t, tpr=precision))  # fmt: skip
+    check("mean_score is the share selected", report=selected_share)
+    check("not the values of 'country'", report=in_a_column)
+    check("lacks column.*positive_rate", report=lambda m, f, b, t: group_report(m, f, b, t).drop(columns="positive_rate"))  # fmt: skip
+    check("should return a pd.DataFrame", report=lambda m, f, b, t: group_report(m, f, b, t).to_dict())  # fmt: skip
+    ratio = lambda m, f, b, t: parity_difference(m, f, b, t, metric=demographic_parity_ratio)  # noqa: E731
+    check("ratio of the smallest to the largest", parity=ratio)
+    check("parity_difference ignores `threshold`", parity=lambda m, f, b, t: parity_difference(m, f, b, t, cut=0.5))  # fmt: skip
+    check("equalized odds difference", parity=lambda m, f, b, t: parity_difference(m, f, b, t, metric=equalized_odds_difference))  # fmt: skip
+    check("is negative", parity=lambda m, f, b, t: -parity_difference(m, f, b, t))
+    check("should be a number", parity=lambda m, f, b, t: "0.04")
+    check("should be a function", parity="parity_difference")
+
+
+def test_ex7_stub(lab):
+    for report, parity in ((None, None), (stub, stub), (group_report, stub), (group_report, None)):
+        with pytest.raises(course.NotAttempted):
+            course.check("m10.ex7", group_report=report, parity_difference=parity, model_name=MODEL)  # fmt: skip
 
 
 # --- quiz ----------------------------------------------------------------------------------
