@@ -217,3 +217,36 @@ def query(home: Path, promql: str) -> list[dict]:
         detail = json.loads(exc.read() or b"{}").get("error", exc.reason)
         raise CourseError(f"Prometheus refused the query {promql!r}: {detail}") from None
     return body["data"]["result"]
+
+
+def load_rules(home: Path, path: Path | str, name: str = "course") -> str:
+    """Install a rules file into the state dir's Prometheus and say how it took it, in one line.
+
+    The file is copied to ``rules/<name>.yml`` (kept for the next `course stack up` too); a
+    running Prometheus re-reads its rules and reports each alert's state and health.
+    """
+    source = Path(path)
+    if not source.is_file():
+        raise CourseError(f"no rules file at {source}: run its %%writefile cell first")
+    rules_dir(home).mkdir(parents=True, exist_ok=True)
+    target = rules_dir(home) / f"{name}.yml"
+    shutil.copyfile(source, target)
+    pid, at = running(home)
+    if pid is None:
+        return "rules saved; Prometheus is not running here (`course stack up` starts it)"
+    try:
+        reload(home)
+    except urllib.error.HTTPError as exc:  # a file Prometheus refuses must not block its restart
+        target.unlink(missing_ok=True)
+        reload(home)
+        detail = exc.read().decode(errors="replace").strip().splitlines()[-1:] or [exc.reason]
+        raise CourseError(f"Prometheus refused {source.name}: {detail[0][:300]}") from None
+    with urllib.request.urlopen(f"http://127.0.0.1:{at}/api/v1/rules?type=alert", timeout=10) as r:
+        groups = json.load(r)["data"]["groups"]
+    states = [
+        f"{rule['name']} {rule['state']} (health {rule['health']})"
+        for group in groups
+        if group["file"].endswith(f"{name}.yml")
+        for rule in group["rules"]
+    ]
+    return f"Prometheus at http://127.0.0.1:{at} loaded: " + (", ".join(states) or "no alert rules")

@@ -57,6 +57,11 @@ class Stack:
         base.mkdir(parents=True, exist_ok=True)
         return base.joinpath(*parts)
 
+    def load_rules(self, path: Path | str) -> None:
+        """Give Prometheus (when `course stack up` runs it) these alert rules; prints how it
+        took them: each alert's state and health."""
+        print(_prometheus.load_rules(self.home, path))
+
     def describe(self) -> str:
         where = self.ui_url or self.tracking_uri
         return f"{self.mode} MLflow at {where} · state in {self.home}"

@@ -10,10 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from .. import data
-from .._errors import CheckError
+from .._errors import CheckError, NotAttempted
 from . import _drift
 from ._expect import a_function, attempted, close, expect
 from ._registry import Question, exercise, question
@@ -553,6 +554,191 @@ def prometheus(exposition: Any) -> str:
                     f"{name} is {value:g}, not the latest week's value (call {call + 1})",
                 )
     return f"exposition gives {len(GAUGES)} gauges of the latest week, in Prometheus text format"
+
+
+# --- m07.ex8 alert rules ------------------------------------------------------------------------
+
+DRIFT_ALERT = "ShopflowDataDrift"
+LATENCY_ALERT = "ShopflowSlowPredictions"
+LATENCY = 'serving_latency_seconds{quantile="0.95"}'
+# The check's own scenarios: one value per week (drift share) and per minute (p95 latency).
+DRIFT_WEEKS = (0.2, 0.2, 0.7, 0.3, 0.8, 0.9, 0.55, 0.45)
+LATENCY_MINUTES = (0.1,) * 10 + (0.4,) * 2 + (0.1,) * 3 + (0.4,) * 12
+
+
+def _yaml_file(value: Any, name: str) -> tuple[Path, Any]:
+    import yaml
+
+    attempted(value, name)
+    expect(isinstance(value, str | Path), f"`{name}` should be a path, not {_show(value)}")
+    path = Path(value)
+    expect(path.is_file(), f"no file at {path}: run its %%writefile cell first")
+    text = path.read_text(encoding="utf-8", errors="replace")[:200_000]
+    if "raise NotImplementedError()" in text:
+        raise NotAttempted(f"{path.name} is still the stub: write it in its cell")
+    try:
+        return path, yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise CheckError(f"{path.name} is not valid YAML{where}: check the indentation") from None
+
+
+def _alert_rules(doc: Any, name: str) -> dict[str, dict]:
+    groups = doc.get("groups") if isinstance(doc, dict) else None
+    expect(isinstance(groups, list) and groups, f"{name} needs groups: with a list of rule groups")
+    found = {}
+    for group in groups:
+        for rule in (group.get("rules") or []) if isinstance(group, dict) else []:
+            if isinstance(rule, dict) and "alert" in rule:
+                found[str(rule["alert"])] = rule
+    for alert in (DRIFT_ALERT, LATENCY_ALERT):
+        expect(alert in found, f"{name} has no alert named {alert}")
+    return found
+
+
+def _duration_s(raw: Any) -> float:
+    import re
+
+    units = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+    parts = re.findall(r"(\d+)(ms|s|m|h|d|w|y)", str(raw or "0s"))
+    return float(sum(int(n) * units[u] for n, u in parts))
+
+
+def _structure_only(rules: dict[str, dict]) -> None:
+    """Without promtool: what can be read off the YAML."""
+    drift, slow = rules[DRIFT_ALERT], rules[LATENCY_ALERT]
+    expr = str(drift.get("expr", ""))
+    expect("shopflow_drift_share" in expr and ">" in expr, f"{DRIFT_ALERT} should compare "
+           "shopflow_drift_share with > and the threshold")  # fmt: skip
+    expect(
+        604800 <= _duration_s(drift.get("for")) < 2 * 604800,
+        f"{DRIFT_ALERT} should hold for one weekly run (for: 1w) before it fires",
+    )
+    expr = str(slow.get("expr", ""))
+    expect("serving_latency_seconds" in expr and "0.95" in expr, f"{LATENCY_ALERT} should "
+           'watch serving_latency_seconds{quantile="0.95"}')  # fmt: skip
+    expect(_duration_s(slow.get("for")) >= 120, f"{LATENCY_ALERT} fires on a blip: add for: 5m")
+
+
+def _drift_behaviour(rules_path: Path) -> None:
+    from .. import promtool
+
+    weeks = (2, 5, 6, 7)  # a lone drifted week, two in a row, 0.55 after them, then 0.45
+    fired = set(
+        promtool.firing(rules_path, DRIFT_ALERT, {"shopflow_drift_share": DRIFT_WEEKS}, at=weeks)
+    )
+    expect(
+        7 not in fired,
+        f"{DRIFT_ALERT} fires at a drift share of 0.45: alert above 0.5 only",
+    )
+    expect(
+        2 not in fired,
+        f"{DRIFT_ALERT} fires after a single drifted week: hold it for a week (for: 1w), so that "
+        "two weekly runs in a row must agree",
+    )
+    expect(
+        5 in fired,
+        f"{DRIFT_ALERT} stays quiet after two drifted weeks in a row (0.8, then 0.9): it should "
+        "fire at the second",
+    )
+    expect(
+        6 in fired,
+        f"{DRIFT_ALERT} goes quiet at a drift share of 0.55 after drifted weeks: the threshold "
+        "is 0.5",
+    )
+
+
+def _latency_behaviour(rules_path: Path) -> None:
+    from .. import promtool
+
+    minutes = (9, 11, 14, 26)
+    fired = set(
+        promtool.firing(rules_path, LATENCY_ALERT, {LATENCY: LATENCY_MINUTES}, "1m", minutes)
+    )
+    expect(9 not in fired, f"{LATENCY_ALERT} fires while p95 is 0.1 s: alert above 0.25 s")
+    expect(not fired & {11, 14}, f"{LATENCY_ALERT} fires on a 2-minute blip: add for: 5m")
+    expect(26 in fired, f"{LATENCY_ALERT} stays quiet after 12 minutes of p95 at 0.4 s")
+
+
+def _mutant(rules_doc: Any, alert: str, change: dict[str, Any]) -> Any:
+    import copy
+
+    doc = copy.deepcopy(rules_doc)
+    for group in doc["groups"]:
+        for rule in group.get("rules") or []:
+            if isinstance(rule, dict) and rule.get("alert") == alert:
+                rule.update(change)
+                if "for" in change and change["for"] is None:
+                    del rule["for"]
+    return doc
+
+
+def _tests_catch(tests_path: Path, tests_doc: Any, rules_doc: Any) -> None:
+    """The learner's tests fail on rules that break what they should pin down."""
+    import tempfile
+
+    import yaml
+
+    from .. import promtool
+
+    expect(isinstance(tests_doc, dict) and tests_doc.get("tests"), f"{tests_path.name} needs "
+           "tests: with at least one test (see the example in its cell)")  # fmt: skip
+    mutants = (
+        (_mutant(rules_doc, DRIFT_ALERT, {"for": None}),
+         f"your tests still pass when {DRIFT_ALERT} fires after a single drifted week: add a "
+         "case where one drifted week stays quiet"),
+        (_mutant(rules_doc, DRIFT_ALERT, {"expr": "shopflow_drift_share > 1000"}),
+         f"your tests still pass when {DRIFT_ALERT} never fires: expect it to fire after two "
+         "drifted weeks"),
+        (_mutant(rules_doc, LATENCY_ALERT, {"expr": f"{LATENCY} > 1000"}),
+         f"your tests still pass when {LATENCY_ALERT} never fires: expect it to fire after "
+         "5 minutes above 0.25 s"),
+    )  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="course-mutant-") as tmp:
+        tests = dict(tests_doc, rule_files=["mutant.yml"])
+        (Path(tmp) / "tests.yml").write_text(yaml.safe_dump(tests, sort_keys=False))
+        for doc, message in mutants:
+            (Path(tmp) / "mutant.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
+            expect(not promtool.test_rules(Path(tmp) / "tests.yml")[0], message)
+
+
+@exercise(
+    "m07.ex8",
+    "Alert rules, tested",
+    hints=(
+        "Two rules in one group: `expr:` is the condition, `for:` how long it must hold before "
+        "the alert fires. The monitoring job runs weekly, so `for: 1w` means two runs in a row.",
+        "`expr: shopflow_drift_share > 0.5` with `for: 1w`; `expr: "
+        'serving_latency_seconds{quantile="0.95"} > 0.25` with `for: 5m`.',
+        'In the tests, one input series per case: `values: "0.2x167 0.7x167 0.2x167"` is three '
+        "weeks of hourly samples; `exp_alerts: []` at the end of the single drifted week, one "
+        "alert at the end of the second of two drifted weeks.",
+    ),
+)
+def alert_rules(rules_file: Any, tests_file: Any) -> str:
+    from .. import promtool
+
+    rules_path, rules_doc = _yaml_file(rules_file, "rules_file")
+    tests_path, tests_doc = _yaml_file(tests_file, "tests_file")
+    rules = _alert_rules(rules_doc, rules_path.name)
+    if not promtool.available():
+        _structure_only(rules)
+        return (
+            "both rules read right (promtool is not installed here, so only their structure was "
+            "checked; `make system-deps` installs it)"
+        )
+    valid, why = promtool.check_rules(rules_path)
+    expect(valid, f"promtool check rules rejects {rules_path.name}: {why}")
+    passed, why = promtool.test_rules(tests_path)
+    expect(passed, f"your tests fail on your rules: {why}")
+    _drift_behaviour(rules_path)
+    _latency_behaviour(rules_path)
+    _tests_catch(tests_path, tests_doc, rules_doc)
+    return (
+        f"{DRIFT_ALERT} fires on the second drifted week only, {LATENCY_ALERT} after 5 minutes; "
+        "your tests catch rules that do not"
+    )
 
 
 question(

@@ -7,6 +7,10 @@ global Prometheus registry. Every stub must read as "not attempted".
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -418,3 +422,115 @@ def test_q3_accepts_what_the_monitor_gives(course_home):
     course.quiz.check("m07.q3", np.float64(0.8))
     with pytest.raises(course.CheckError):
         course.quiz.check("m07.q3", 8)  # a count, not a share
+
+
+# --- m07.ex8 alert rules, tested with promtool -------------------------------------------------
+
+SOLUTION_NB = (
+    Path(__file__).resolve().parents[2]
+    / "solutions"
+    / "07_monitoring_drift"
+    / "07_monitoring_drift.ipynb"
+)
+needs_promtool = pytest.mark.skipif(
+    shutil.which("promtool") is None, reason="promtool is not installed (make system-deps)"
+)
+
+
+def _solution_file(grade_id: str) -> str:
+    cell = next(c for c in json.loads(SOLUTION_NB.read_text())["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)  # fmt: skip
+    body = "".join(cell["source"]).split("### BEGIN SOLUTION\n")[1].split("### END SOLUTION")[0]
+    return body
+
+
+RULES_YML = _solution_file("m07_ex8_rules_answer")
+TESTS_YML = _solution_file("m07_ex8_tests_answer")
+NO_TESTS = "rule_files: [alerts.yml]\ntests: []\n"
+
+
+def _files(tmp_path, rules: str = RULES_YML, tests: str = TESTS_YML) -> dict[str, str]:
+    (tmp_path / "alerts.yml").write_text(rules)
+    (tmp_path / "alerts_test.yml").write_text(tests)
+    return {
+        "rules_file": str(tmp_path / "alerts.yml"),
+        "tests_file": str(tmp_path / "alerts_test.yml"),
+    }
+
+
+def _swap(text: str, old: str, new: str) -> str:
+    assert old in text, old
+    return text.replace(old, new, 1)
+
+
+@needs_promtool
+def test_ex8_solution_passes_with_one_line(course_home, tmp_path, capsys):
+    course.check("m07.ex8", **_files(tmp_path))
+    assert_one_tick(capsys, "m07.ex8 correct: ShopflowDataDrift fires on the second drifted week")
+
+
+@needs_promtool
+@pytest.mark.parametrize(
+    ("old", "new", "match"),
+    [
+        pytest.param("        for: 1w\n", "", "fires after a single drifted week", id="drift-no-for"),
+        pytest.param("for: 1w", "for: 2w", "stays quiet after two drifted weeks", id="drift-for-2w"),
+        pytest.param("> 0.5", "> 0.6", "goes quiet at a drift share of 0.55", id="drift-threshold"),
+        pytest.param("> 0.5", "> 0.4", "fires at a drift share of 0.45", id="drift-low"),
+        pytest.param("        for: 5m\n", "", "fires on a 2-minute blip", id="latency-no-for"),
+        pytest.param("for: 5m", "for: 30s", "fires on a 2-minute blip", id="latency-short-for"),
+        pytest.param("> 0.25", "> 0.05", "fires while p95 is 0.1 s", id="latency-threshold"),
+        pytest.param("for: 5m", "for: 30m", "stays quiet after 12 minutes", id="latency-too-slow"),
+        pytest.param("expr: shopflow_drift_share > 0.5", "expr: shopflow_drift_share >",
+                     "promtool check rules rejects alerts.yml", id="bad-promql"),
+        pytest.param("alert: ShopflowSlowPredictions", "alert: SlowPredictions",
+                     "has no alert named ShopflowSlowPredictions", id="renamed"),
+        pytest.param("groups:\n", "groups:\n\t", "not valid YAML", id="yaml"),
+    ],
+)  # fmt: skip
+def test_ex8_wrong_rules(course_home, tmp_path, old, new, match):
+    # tests that pass on any rules: the check's own cases must catch the rule
+    rules = _swap(RULES_YML, old, new)
+    assert_wrong("m07.ex8", match, **_files(tmp_path, rules, NO_TESTS))
+
+
+@needs_promtool
+def test_ex8_weak_or_failing_tests(course_home, tmp_path):
+    lone_week = TESTS_YML.split(
+        "      - {alertname: ShopflowDataDrift, eval_time: 335h, exp_alerts: []}"
+    )
+    weak = "".join(lone_week[:1] + [lone_week[1].split("\n", 1)[1]])
+    assert_wrong(
+        "m07.ex8", "fires after a single drifted week: add a case", **_files(tmp_path, tests=weak)
+    )
+    drift_group, latency_group = TESTS_YML.split("  - interval: 1h\n")[1:]
+    no_latency = TESTS_YML.split("  - interval: 1h\n")[0] + "  - interval: 1h\n" + drift_group
+    assert "serving_latency" in latency_group and "serving_latency" not in no_latency
+    assert_wrong(
+        "m07.ex8", "ShopflowSlowPredictions never fires", **_files(tmp_path, tests=no_latency)
+    )
+    failing = _swap(TESTS_YML, "eval_time: 839h", "eval_time: 600h")
+    assert_wrong("m07.ex8", "your tests fail on your rules", **_files(tmp_path, tests=failing))
+    assert_wrong("m07.ex8", "needs tests:", **_files(tmp_path, tests="rule_files: [alerts.yml]\n"))
+
+
+def test_ex8_without_promtool_checks_the_structure(course_home, tmp_path, monkeypatch, capsys):
+    from course import promtool
+
+    monkeypatch.setattr(promtool, "available", lambda: False)
+    course.check("m07.ex8", **_files(tmp_path))
+    assert_one_tick(capsys, "m07.ex8 correct: both rules read right (promtool is not installed")
+    rules = _swap(RULES_YML, "        for: 1w\n", "")
+    assert_wrong("m07.ex8", "should hold for one weekly run", **_files(tmp_path, rules))
+
+
+def test_ex8_not_attempted(course_home, tmp_path):
+    stub_text = "# YOUR CODE HERE\nraise NotImplementedError()\n"
+    for answers in (
+        {"rules_file": None, "tests_file": None},
+        _files(tmp_path, stub_text, stub_text),
+        _files(tmp_path, RULES_YML, stub_text),
+    ):
+        with pytest.raises(course.NotAttempted):
+            course.check("m07.ex8", **answers)
+    assert_wrong("m07.ex8", "no file at", rules_file=str(tmp_path / "nope.yml"), tests_file="x")

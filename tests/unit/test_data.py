@@ -87,7 +87,9 @@ def test_the_holiday_hurts_the_champions_ranking_and_its_probabilities() -> None
     for weeks, low, high in (((18, 19, 20), 0.76, 0.85), ((21, 22, 23, 24), 0.62, 0.72)):
         rows = frame[frame["week"].isin(weeks)]
         for _, week in rows.groupby("week"):
-            auc = roc_auc_score(week[data.TARGET], model.predict_proba(week[features].fillna(0))[:, 1])
+            auc = roc_auc_score(
+                week[data.TARGET], model.predict_proba(week[features].fillna(0))[:, 1]
+            )
             assert low < auc < high, (weeks, auc)
     holiday = frame[frame["week"].isin((21, 22, 23, 24))]
     predicted = model.predict_proba(holiday[features].fillna(0))[:, 1].mean()
