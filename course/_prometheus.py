@@ -9,6 +9,7 @@ in one line and the exercises that query it say they are optional.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -164,7 +165,8 @@ def down(home: Path) -> str | None:
     from .stack import _stop
 
     pid, at = running(home)
-    _pid_file(home).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # a state dir that cannot be written has no pid file
+        _pid_file(home).unlink(missing_ok=True)
     if pid is None:
         return None
     _stop(pid, grace=10.0)
