@@ -48,8 +48,8 @@ lab: install
 SIDE := tests/journey tests/colab tests/classroom tests/grading/test_hostile.py
 
 test: install system-deps
-	@$(BIN)/python -m pytest -p no:cacheprovider $(SIDE) > .side-lane.log 2>&1 & side=$$!; \
-	$(BIN)/python -m pytest $(addprefix --ignore=,$(SIDE)); rest=$$?; \
+	@$(BIN)/python -m pytest -p no:cacheprovider --durations=15 $(SIDE) > .side-lane.log 2>&1 & side=$$!; \
+	$(BIN)/python -m pytest --durations=25 $(addprefix --ignore=,$(SIDE)); rest=$$?; \
 	wait $$side; lane=$$?; echo "--- side lane: $(SIDE)"; cat .side-lane.log; \
 	[ $$rest -eq 0 ] && [ $$lane -eq 0 ]
 
