@@ -95,13 +95,14 @@ def _register_baseline(stack: Stack) -> Any:
 
 def estimator(model_uri: str) -> Any:
     """The scikit-learn model behind a registered version, however it was logged: a plain
-    sklearn model, or a pyfunc that keeps one in ``.model`` (module 6's ConversionModel)."""
+    sklearn model, module 6's package (the model behind its repair step), or a pyfunc that keeps
+    one in ``.model``. It takes the numeric features of clean rows."""
     import mlflow
     from mlflow.models import get_model_info
 
     flavors = get_model_info(model_uri).flavors
     if "sklearn" in flavors:
-        return mlflow.sklearn.load_model(model_uri)
+        return _behind_repair(mlflow.sklearn.load_model(model_uri))
     try:
         inner = getattr(mlflow.pyfunc.load_model(model_uri).unwrap_python_model(), "model", None)
     except Exception:  # not a Python-class pyfunc: fall through to the message below
@@ -127,6 +128,18 @@ def fingerprint(frame: pd.DataFrame) -> str:
     rows = pd.util.hash_pandas_object(frame, index=False).sort_values().to_numpy()
     schema = ",".join(f"{c}:{t}" for c, t in frame.dtypes.astype(str).items())
     return hashlib.sha256(schema.encode() + rows.tobytes()).hexdigest()[:16]
+
+
+def _behind_repair(model: Any) -> Any:
+    """Module 6 packages the model as ``Pipeline([("repair", ...), ("model", ...)])``. On clean
+    rows the repair step changes nothing, and its class lives in module 6's notebook (a later
+    notebook could not save it again with joblib or pickle): later modules get the model behind
+    it, the one modules 1-5 built."""
+    steps = getattr(model, "steps", None)
+    if not (isinstance(steps, list) and len(steps) >= 2 and steps[0][0] == "repair"):
+        return model
+    rest = model[1:]
+    return rest.steps[0][1] if len(rest.steps) == 1 else rest
 
 
 def _week_rows(weeks: Any) -> pd.DataFrame:

@@ -83,14 +83,58 @@ def first_run(run_id: Any) -> str:
     return f"run 'baseline' logged C={c}, {METRIC}={auc:.3f} and features.json"
 
 
+def _labels(predictions: Any) -> bool:
+    """0/1 answers in an integer array: what a classifier's `predict` serves."""
+    import numpy as np
+
+    values = np.asarray(predictions)
+    return values.dtype.kind in "iub" and set(np.unique(values)) <= {0, 1}
+
+
+def _describe(schema: Any) -> str:
+    if schema.is_tensor_spec():
+        spec = schema.inputs[0]
+        article = "an" if str(spec.type)[0] in "aeiou" else "a"
+        return f"{article} {spec.type} array of shape {tuple(spec.shape)}"
+    return "columns " + ", ".join(f"{c.name}: {c.type}" for c in schema.inputs)
+
+
+def output_mismatch(signature: Any, rows: Any, predictions: Any) -> str | None:
+    """Why the signature's output is not what the model serves for ``rows``; None when it is.
+
+    A signature is a promise to every caller: a server checks inputs against it, and clients
+    read the output part to know what comes back.
+    """
+    from mlflow.models import infer_signature
+
+    from .._quiet import quiet
+
+    with quiet():
+        served = infer_signature(rows, predictions).outputs
+    promised = signature.outputs
+    if promised is not None and served is not None and promised.to_dict() == served.to_dict():
+        return None
+    fix = (
+        "log it with pyfunc_predict_fn='predict_proba' so that it serves probabilities"
+        if _labels(predictions)
+        else "infer the signature from the very output it serves, model.predict_proba(X)"
+    )
+    said = _describe(promised) if promised is not None else "nothing"
+    return (
+        f"the signature says the model returns {said}, but loaded back, its predict returns "
+        f"{_describe(served)}: {fix}"
+    )
+
+
 @exercise(
     "m02.ex2",
     "Log a model with its signature and an input example",
     hints=(
         "`mlflow.sklearn.log_model(model, name='model', signature=..., input_example=..., "
-        "pip_requirements=stack.pip_requirements)` returns a ModelInfo: assign it to model_info.",
-        "`infer_signature(X_valid, model.predict_proba(X_valid)[:, 1])` describes the inputs "
-        "(the feature columns only, not the label) and the output.",
+        "pyfunc_predict_fn='predict_proba', pip_requirements=stack.pip_requirements)` returns a "
+        "ModelInfo: assign it to model_info.",
+        "`infer_signature(X_valid, model.predict_proba(X_valid))` describes the inputs (the "
+        "feature columns only, not the label) and the output: the two columns the model serves.",
         "Log the model and `val_roc_auc` in the same run, and compute the AUC with the very model "
         "you log.",
     ),
@@ -121,8 +165,19 @@ def log_model(model_info: Any) -> str:
     import mlflow
     from sklearn.metrics import roc_auc_score
 
-    model = mlflow.sklearn.load_model(model_info.model_uri)
+    from .._quiet import quiet
+
     _, valid = data.split()
+    with quiet():
+        served = mlflow.pyfunc.load_model(model_info.model_uri).predict(valid[inputs].head(20))
+    mismatch = output_mismatch(signature, valid[inputs].head(20), served)
+    expect(mismatch is None, mismatch or "")
+    expect(
+        not _labels(served),
+        "loaded back, the model serves 0/1 labels: a service cannot rank customers or choose "
+        "its own threshold with those; log it with pyfunc_predict_fn='predict_proba'",
+    )
+    model = mlflow.sklearn.load_model(model_info.model_uri)
     scores = model.predict_proba(valid[inputs])[:, 1]
     actual = float(roc_auc_score(valid[data.TARGET], scores))
     expect(
@@ -130,7 +185,10 @@ def log_model(model_info: Any) -> str:
         f"the run's {METRIC} ({auc:.4f}) is not what the logged model scores on the validation "
         "rows; log the metric of this model, computed on valid",
     )
-    return f"{model_info.model_uri} loads back and reproduces {METRIC}={auc:.3f}"
+    return (
+        f"{model_info.model_uri} serves the probabilities its signature promises and "
+        f"reproduces {METRIC}={auc:.3f}"
+    )
 
 
 @exercise(

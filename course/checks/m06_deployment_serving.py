@@ -23,96 +23,219 @@ FIRST = "the first cells register it"
 def _pyfunc(uri: str) -> Any:
     import mlflow
 
-    return mlflow.pyfunc.load_model(uri)
+    from .._quiet import quiet
+
+    with quiet():
+        return mlflow.pyfunc.load_model(uri)
+
+
+def _predict(model: Any, rows: Any) -> Any:
+    """A model's answers, with its repair step's log lines kept off the graded cell's stderr."""
+    from .._quiet import quiet
+
+    with quiet():
+        return model.predict(rows)
 
 
 def _scores(predictions: Any, n: int, who: str) -> Any:
-    """Predictions as a float array of length n, or a one-line reason why not."""
+    """P(purchase) per row as a float array of length n, or a one-line reason why not. A model
+    that serves predict_proba answers two columns per row: the last one is P(purchase)."""
     import numpy as np
 
     if hasattr(predictions, "to_numpy"):
         predictions = predictions.to_numpy()
     try:
-        values = np.asarray(predictions, dtype=float).reshape(-1)
+        values = np.asarray(predictions, dtype=float)
     except (TypeError, ValueError):
         raise CheckError(f"{who} should give numbers, not {str(predictions)[:80]!r}") from None
+    values = values[:, -1] if values.ndim == 2 else values.reshape(-1)
     expect(len(values) == n, f"{who} gave {len(values)} predictions for {n} rows")
     return values
 
 
-def _inner_scores(model: Any, frame: Any) -> Any:
-    """What the scikit-learn model inside the pyfunc says about clean rows."""
-    inner = getattr(model.unwrap_python_model(), "model", None)
-    expect(
-        hasattr(inner, "predict_proba"),
-        "ConversionModel should keep the scikit-learn model in `self.model`, as the scaffold does",
+def _text_only(frame: Any) -> Any:
+    """Incident rows whose only fault is the amount sent as text: the package must score them."""
+    empty, negative = data.INCIDENT["null_column"], data.INCIDENT["negative_column"]
+    return frame[frame[empty].notna() & (frame[negative] >= 0)]
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+
+
+def _schema_error(exc: BaseException) -> str | None:
+    """MLflow's reason when the signature's input refused the rows, else None."""
+    text = " ".join(str(exc).split())
+    if not text.startswith("Failed to enforce schema"):
+        return None
+    return text.rsplit("Error: ", 1)[-1][:160]
+
+
+def _refused(exc: BaseException, rows: str) -> CheckError:
+    why = _schema_error(exc)
+    if why is not None:
+        return CheckError(
+            f"the signature's input refuses {rows} ({why}): declare the raw input as RAW_INPUT "
+            "does, every feature of any type, and let the repair step decide"
+        )
+    if rows == "clean rows":
+        return CheckError(
+            f"loaded from the registry, the package fails on clean rows: {_first_line(exc)}"
+        )
+    return CheckError(
+        f"the package fails on {rows} ('EUR 41.20'): {_first_line(exc)}; parse the number"
     )
-    return inner.predict_proba(frame[list(data.NUMERIC_FEATURES)])[:, 1]
+
+
+def _package(mv: Any) -> tuple[Any, Any]:
+    """The registered version as the scikit-learn Pipeline it was logged as, and its info."""
+    import mlflow
+    from mlflow.models import get_model_info
+
+    from .._quiet import quiet
+
+    info = get_model_info(mv.source)
+    expect(
+        "sklearn" in info.flavors,
+        f"version {mv.version} is not a scikit-learn model (flavors: "
+        f"{', '.join(sorted(info.flavors))}): log the Pipeline with mlflow.sklearn.log_model",
+    )
+    with quiet():
+        model = mlflow.sklearn.load_model(mv.source)
+    steps = getattr(model, "steps", None)
+    expect(
+        isinstance(steps, list) and len(steps) >= 2 and steps[0][0] == "repair",
+        f"version {mv.version} is a {type(model).__name__} without a 'repair' step first: the "
+        "repair must travel inside the model, log Pipeline([('repair', Repair()), ('model', "
+        "sk_model)])",
+    )
+    return model, info
+
+
+def _rejects(model: Any, clean: Any) -> str:
+    """Feed the package rows it must reject; check the error and the counts."""
+    import numpy as np
+
+    empty, negative = data.INCIDENT["null_column"], data.INCIDENT["negative_column"]
+    rows = clean.head(60)[list(data.NUMERIC_FEATURES)].copy()
+    rows[data.INCIDENT["retyped_column"]] = "EUR " + rows[data.INCIDENT["retyped_column"]].map(
+        "{:.2f}".format
+    )
+    rows[empty] = rows[empty].astype(float)
+    rows.loc[rows.index[[3, 17, 40]], empty] = np.nan
+    rows.loc[rows.index[[9, 51]], negative] = -3
+    n, text, bad = len(rows), len(rows), 5
+    repair = model.named_steps["repair"]
+    counts = getattr(repair, "counts", None)
+    expect(
+        isinstance(counts, dict) and {"repaired", "rejected"} <= set(counts),
+        "the repair step has no counts {'repaired': ..., 'rejected': ...}: keep the scaffold's "
+        "__init__ and _count",
+    )
+    before = dict(counts)
+    from .._quiet import quiet
+
+    try:
+        with quiet():
+            out = model.predict_proba(rows)
+    except ValueError:
+        out = None
+    except Exception as exc:
+        raise CheckError(
+            f"on rows with empty or negative values the package raised {type(exc).__name__} "
+            f"({_first_line(exc)}): raise a ValueError that names the rows"
+        ) from None
+    if out is not None:
+        got = len(np.asarray(out))
+        expect(
+            got == n,
+            f"the package returned {got} scores for {n} rows: dropping rows hides them from "
+            "the caller; raise a ValueError that names them",
+        )
+        raise CheckError(
+            f"the package scored rows whose {empty} is empty or whose {negative} is negative: "
+            "a median or a 0 is a guess, not a repair; reject them with a ValueError that "
+            "names the rows (and count them)"
+        )
+    repaired = counts["repaired"] - before["repaired"]
+    rejected = counts["rejected"] - before["rejected"]
+    expect(
+        (repaired, rejected) == (text, bad),
+        f"on {n} rows with {text} amounts sent as text and {bad} empty or negative values, the "
+        f"repair step counted {repaired} repairs and {rejected} rejections: call "
+        "self._count(repaired, rejected) with both, before raising",
+    )
+    return f"rejects and counts ({bad} of {n})"
 
 
 @exercise(
     "m06.ex1",
-    "A pyfunc with its preprocessing",
+    "A package: the model and its preprocessing",
     hints=(
-        "Work on a copy of `model_input[FEATURES]`; the sklearn model inside is `self.model`.",
+        "Work on `pd.DataFrame(X)[list(self.features)].copy()`; note which amounts are text "
+        "(`X['aov_30d'].map(lambda v: isinstance(v, str))`) before parsing them.",
         "`X['aov_30d'].astype(str).str.removeprefix('EUR ')`, then "
-        "`X.apply(pd.to_numeric, errors='coerce')`, `.clip(lower=0)`, `.fillna(self.medians)`.",
-        "`mlflow.pyfunc.log_model(name='model', python_model=ConversionModel(sk_model, MEDIANS), "
-        "pip_requirements=stack.pip_requirements)`; register its model_uri and move champion.",
+        "`X.apply(pd.to_numeric, errors='coerce').astype(float)`; what is missing or negative "
+        "now (`X.isna() | (X < 0)`) has no honest reading: count it, then raise a ValueError.",
+        "`mlflow.sklearn.log_model(package, name='model', signature=ModelSignature(inputs="
+        "RAW_INPUT, outputs=infer_signature(rows, package.predict_proba(rows)).outputs), "
+        "pyfunc_predict_fn='predict_proba', serialization_format='cloudpickle', "
+        "pip_requirements=stack.pip_requirements)`; register it and move champion.",
     ),
 )
 def pyfunc(model_name: Any, version: Any) -> str:
     attempted(version, "pyfunc_version")
     name = _mlflow.model_name(model_name, FIRST)
     mv = _mlflow.model_version(name, version, "pyfunc_version")
-    from mlflow.models import get_model_info
-
-    flavor = get_model_info(mv.source).flavors.get("python_function", {})
-    expect(
-        flavor.get("loader_module") == "mlflow.pyfunc.model",
-        f"version {mv.version} is a plain {flavor.get('loader_module', '?')} model: log "
-        "ConversionModel with mlflow.pyfunc.log_model",
-    )
+    package, info = _package(mv)
     champion = _mlflow.alias_version(name, "champion")
     expect(
         str(champion.version) == str(mv.version),
-        f"@champion is v{champion.version}, not your pyfunc v{mv.version}: move the alias",
+        f"@champion is v{champion.version}, not your package v{mv.version}: move the alias",
     )
+    expect(
+        info.signature is not None,
+        "the package has no signature: pass signature=ModelSignature(inputs=RAW_INPUT, ...)",
+    )
+    missing = [c for c in data.NUMERIC_FEATURES if c not in info.signature.inputs.input_names()]
+    expect(not missing, f"the signature's input lacks the features {missing}")
     import numpy as np
+
+    from .m02_experiment_tracking import output_mismatch
 
     model = _pyfunc(mv.source)
     _, valid = data.split()
-    clean = _scores(model.predict(valid.copy()), len(valid), "the pyfunc")
+    try:
+        clean_raw = _predict(model, valid.copy())
+    except Exception as exc:
+        raise _refused(exc, "clean rows") from None
+    mismatch = output_mismatch(info.signature, valid[list(data.NUMERIC_FEATURES)], clean_raw)
+    expect(mismatch is None, mismatch or "")
+    clean = _scores(clean_raw, len(valid), "the package")
     expect(
         not set(np.unique(clean)) <= {0.0, 1.0},
-        "the pyfunc returns labels (0/1): return predict_proba(...)[:, 1]",
+        "the package serves labels (0/1): log it with pyfunc_predict_fn='predict_proba'",
     )
+    inner = package.steps[-1][1]
     expect(
-        np.allclose(clean, _inner_scores(model, valid), atol=1e-6),
-        "on clean rows the pyfunc's scores differ from the model inside it",
+        np.allclose(
+            clean, inner.predict_proba(valid[list(data.NUMERIC_FEATURES)])[:, 1], atol=1e-6
+        ),
+        "on clean rows the package's scores differ from the model inside it",
     )
-    incident = data.quality_incident(valid)
+    twins = _text_only(data.quality_incident(valid))
     try:
-        raw = model.predict(incident.copy())
-    except Exception as exc:  # the point of the exercise: raw production rows must not break it
-        first = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        raise CheckError(f"the pyfunc fails on the incident rows: {first}") from None
-    dirty = _scores(raw, len(incident), "the pyfunc on the incident rows")
+        raw = _predict(model, twins.copy())
+    except Exception as exc:
+        raise _refused(exc, "rows whose only fault is an amount sent as text") from None
+    dirty = _scores(raw, len(twins), "the package on text amounts")
     expect(
-        np.isfinite(dirty).all() and ((dirty >= 0) & (dirty <= 1)).all(),
-        "some incident rows get no probability: fill what is missing with self.medians",
-    )
-    col, bad = data.INCIDENT["unknown_category"]
-    untouched = (
-        incident[data.INCIDENT["null_column"]].notna()
-        & (incident[data.INCIDENT["negative_column"]] >= 0)
-    ).to_numpy()
-    expect(
-        np.allclose(dirty[untouched], clean[untouched], atol=1e-3),
+        np.allclose(dirty, clean[valid.index.get_indexer(twins.index)], atol=1e-6),
         "rows whose only fault is the 'EUR' text score differently from their clean twins: "
         "parse the number, do not replace it",
     )
-    return f"v{mv.version} scores clean rows as before and every incident row"
+    rejected = _rejects(package, valid)
+    return f"v{mv.version} scores clean rows as before, parses text amounts, {rejected}"
 
 
 def _url(url: Any) -> str:
@@ -175,7 +298,7 @@ def rest(predict_rest: Any, url: Any) -> str:
 
     for label, rows in (
         ("clean rows", valid.sample(40, random_state=11)),
-        ("incident rows", incident.sample(30, random_state=12)),
+        ("rows with text amounts", _text_only(incident).sample(30, random_state=12)),
     ):
         got = fn(url, rows.copy())
         expect(
@@ -184,7 +307,7 @@ def rest(predict_rest: Any, url: Any) -> str:
         )
         values = _scores(got, len(rows), "predict_rest")
         expect(
-            np.allclose(values, _scores(model.predict(rows.copy()), len(rows), "the model")),
+            np.allclose(values, _scores(_predict(model, rows.copy()), len(rows), "the model")),
             f"on {label} predict_rest's answers are not the served version's predictions",
         )
     return f"predict_rest gets the served version's predictions (v{_served_version(url)})"
@@ -232,8 +355,9 @@ def latency(latency: Any, url: Any) -> str:
     "Score a file in batch",
     hints=(
         "Batch scoring loads the model in-process: `mlflow.pyfunc.load_model(model_uri)`.",
-        "Read the file with `pd.read_parquet(in_path)` and score all of it with one `predict`.",
-        "`pd.DataFrame({'customer_id': rows['customer_id'], 'score': scores})"
+        "Read the file with `pd.read_parquet(in_path)` and score all of it with one `predict`: "
+        "it answers [P(no purchase), P(purchase)] per row.",
+        "`pd.DataFrame({'customer_id': rows['customer_id'], 'score': np.asarray(scores)[:, 1]})"
         ".to_parquet(out_path, index=False)`, then return len(rows).",
     ),
 )
@@ -245,12 +369,16 @@ def batch(score_file: Any, model_name: Any) -> str:
     import pandas as pd
 
     _, valid = data.split()
-    # A file as production writes it: the incident's text amounts, gaps and bad counts included.
-    rows = data.quality_incident(valid).sample(400, random_state=5).reset_index(drop=True)
+    # A file as production writes it: amounts as text (rows the package would reject stay out).
+    rows = _text_only(data.quality_incident(valid)).sample(400, random_state=5)
+    rows = rows.reset_index(drop=True)
     with tempfile.TemporaryDirectory(prefix="course-check-") as tmp:
         src, out = Path(tmp) / "customers.parquet", Path(tmp) / "scores.parquet"
         rows.to_parquet(src)
-        count = fn(uri, str(src), str(out))
+        from .._quiet import quiet
+
+        with quiet():  # the package logs its repairs: keep them off the graded cell's stderr
+            count = fn(uri, str(src), str(out))
         expect(out.exists(), "score_file wrote nothing at out_path")
         try:
             written = pd.read_parquet(out)
@@ -265,7 +393,7 @@ def batch(score_file: Any, model_name: Any) -> str:
         (written["customer_id"].to_numpy() == rows["customer_id"].to_numpy()).all(),
         "the output's customer_id order differs from the input's",
     )
-    want = _scores(_pyfunc(uri).predict(rows.copy()), len(rows), "the champion")
+    want = _scores(_predict(_pyfunc(uri), rows.copy()), len(rows), "the champion")
     expect(
         np.allclose(written["score"].to_numpy(dtype=float), want),
         "the scores are not the champion's predictions for those rows",
@@ -325,7 +453,7 @@ def rollback(url: Any, model_name: Any, version: Any, served_version: Any) -> st
     champion = _mlflow.alias_version(name, "champion")
     expect(
         str(champion.version) == str(good.version),
-        f"@champion is v{champion.version}, not your pyfunc v{good.version}: move it back",
+        f"@champion is v{champion.version}, not your package v{good.version}: move it back",
     )
     serving = _served_version(url)
     expect(
@@ -346,10 +474,10 @@ def rollback(url: Any, model_name: Any, version: Any, served_version: Any) -> st
     reply = requests.post(
         f"{url}/invocations", data=body, headers={"Content-Type": "application/json"}, timeout=30
     )
-    want = _scores(_pyfunc(good.source).predict(rows.copy()), len(rows), "the pyfunc")
+    want = _scores(_predict(_pyfunc(good.source), rows.copy()), len(rows), "the package")
     expect(
         np.allclose(_scores(reply.json()["predictions"], len(rows), "the server"), want),
-        "the server's answers are not your pyfunc's predictions",
+        "the server's answers are not your package's predictions",
     )
     return f"the live server answers with v{serving} again"
 

@@ -108,31 +108,42 @@ def log_model_run(
     label_in_signature: bool = False,
     signature: bool = True,
     example: bool = True,
+    signed: str = "proba",
+    serves: str = "predict_proba",
 ):
-    """The notebook's solution to m02.ex2 (a ModelInfo); the keywords reproduce slips."""
+    """The notebook's solution to m02.ex2 (a ModelInfo); the keywords reproduce slips:
+    `signed` is the output the signature is inferred from (proba, p1, labels), `serves` the
+    method the loaded pyfunc answers with."""
     features = list(data.NUMERIC_FEATURES)
     train, valid = data.split()
     rows = {"train": train, "valid": valid}[scored]
-    signed = [*features, data.TARGET] if label_in_signature else features
+    columns = [*features, data.TARGET] if label_in_signature else features
     with mlflow.start_run(run_name="logreg-model"):
         model = fit_logreg(train, features)
-        scores = model.predict_proba(valid[features])[:, 1]
+        outputs = {
+            "proba": model.predict_proba(valid[features]),
+            "p1": model.predict_proba(valid[features])[:, 1],
+            "labels": model.predict(valid[features]),
+        }
         auc = roc_auc_score(rows[data.TARGET], model.predict_proba(rows[features])[:, 1])
         mlflow.log_metric("val_roc_auc", auc)
         model_info = mlflow.sklearn.log_model(
             model,
             name="model",
-            signature=infer_signature(valid[signed], scores) if signature else None,
+            signature=infer_signature(valid[columns], outputs[signed]) if signature else None,
             input_example=valid[features].head(3) if example else None,
+            pyfunc_predict_fn=serves,
             pip_requirements=stack.pip_requirements,
         )
     return model_info
 
 
-def test_ex2_solution_passes(embedded):
+def test_ex2_solution_passes_with_one_line(embedded, capsys):
     stack = embedded("m02")
     model_info = log_model_run(stack)
+    capsys.readouterr()
     course.check("m02.ex2", model_info=model_info)
+    assert_one_tick(capsys, "m02.ex2 correct: models:/")
 
 
 def test_ex2_wrong_models_fail(embedded):
@@ -142,6 +153,36 @@ def test_ex2_wrong_models_fail(embedded):
         ({"example": False}, "the model has no input example"),
         ({"signature": False, "example": False}, "the model has no signature"),
         ({"scored": "train"}, r"is not what the logged model scores on the validation rows"),
+    ]
+    for slip, match in slips:
+        assert_wrong("m02.ex2", match, model_info=log_model_run(stack, **slip))
+
+
+def test_ex2_signature_must_say_what_the_model_serves(embedded):
+    """The review's defect: a signature inferred from probabilities on a model that serves
+    labels, and the reverse; then a consistent model that serves labels."""
+    stack = embedded("m02")
+    slips = [
+        (
+            {"signed": "p1", "serves": "predict"},
+            r"the signature says the model returns a float64 array of shape \(-1,\), but loaded "
+            r"back, its predict returns an int64 array of shape \(-1,\): log it with "
+            r"pyfunc_predict_fn='predict_proba'",
+        ),
+        (
+            {"signed": "labels", "serves": "predict_proba"},
+            r"returns an int64 array of shape \(-1,\), but loaded back, its predict returns a "
+            r"float64 array of shape \(-1, 2\): infer the signature from the very output",
+        ),
+        (
+            {"signed": "p1", "serves": "predict_proba"},
+            r"shape \(-1,\), but loaded back, its predict returns a float64 array of shape "
+            r"\(-1, 2\)",
+        ),
+        (
+            {"signed": "labels", "serves": "predict"},
+            "the model serves 0/1 labels: a service cannot rank customers",
+        ),
     ]
     for slip, match in slips:
         assert_wrong("m02.ex2", match, model_info=log_model_run(stack, **slip))

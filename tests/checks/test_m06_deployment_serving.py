@@ -6,6 +6,7 @@ tests that change the registry put it back. The last tests prove no server outli
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -20,39 +21,74 @@ import pytest
 import requests
 from _assert import assert_one_tick, assert_wrong
 from mlflow import MlflowClient
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.types.schema import AnyType, ColSpec, Schema
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import make_pipeline
+from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import course
 from course import data, serving
 
-# The server process unpickles the pyfuncs logged here: ship their classes by value, as a
+# The server process unpickles the packages logged here: ship their classes by value, as a
 # notebook's classes are.
 cloudpickle.register_pickle_by_value(sys.modules[__name__])
 MODEL = "shopflow-conversion"
 FEATURES = list(data.NUMERIC_FEATURES)
 
 
-class ConversionModel(mlflow.pyfunc.PythonModel):
+RAW_INPUT = Schema([ColSpec(AnyType(), name) for name in FEATURES])
+
+
+class Repair(TransformerMixin, BaseEstimator):
     """The notebook's solution; `fault` reproduces a learner's slip."""
 
-    def __init__(self, model, medians, fault: str = ""):
-        self.model, self.medians, self.fault = model, medians, fault
+    def __init__(self, features=tuple(FEATURES), fault: str = ""):
+        self.features, self.fault = features, fault
+        self.counts = {"repaired": 0, "rejected": 0}
 
-    def predict(self, context, model_input, params=None):
-        X = model_input[FEATURES].copy()
-        if self.fault == "no_preprocessing":
-            return self.model.predict_proba(X)[:, 1]
-        if self.fault == "drops_amounts":
+    def fit(self, X, y=None):
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def _count(self, repaired: int, rejected: int) -> None:
+        self.counts["repaired"] += repaired
+        self.counts["rejected"] += rejected
+        if repaired or rejected:
+            logging.getLogger("shopflow.repair").warning(
+                "shopflow input: repaired %d values, rejected %d", repaired, rejected
+            )
+
+    def transform(self, X):
+        X = pd.DataFrame(X)[list(self.features)].copy()
+        text = X["aov_30d"].map(lambda v: isinstance(v, str))
+        if self.fault == "no_parse":
             X["aov_30d"] = pd.to_numeric(X["aov_30d"], errors="coerce")
         else:
             X["aov_30d"] = X["aov_30d"].astype(str).str.removeprefix("EUR ")
-        X = X.apply(pd.to_numeric, errors="coerce").astype(float).clip(lower=0)
-        X = X.fillna(self.medians)
-        if self.fault == "labels":
-            return self.model.predict(X)
-        return self.model.predict_proba(X)[:, 1]
+        X = X.apply(pd.to_numeric, errors="coerce").astype(float)
+        if self.fault == "silent":  # module 6's old answer: guess, say nothing
+            return X.clip(lower=0).fillna(X.median())
+        bad = X.isna() | (X < 0)
+        if self.fault == "drops":
+            return X[~bad.any(axis=1)]
+        if self.fault != "uncounted":
+            self._count(int((text & ~bad["aov_30d"]).sum()), int(bad.to_numpy().sum()))
+        if bad.to_numpy().any():
+            rows = list(X.index[bad.any(axis=1)])
+            raise ValueError(f"rejected {len(rows)} of {len(X)} rows: rows {rows[:10]}")
+        return X
+
+
+def package_signature(package, typed: bool = False) -> ModelSignature:
+    rows = data.split()[1].head(50)[FEATURES]
+    outputs = infer_signature(rows, package.predict_proba(rows)).outputs
+    return ModelSignature(
+        inputs=infer_signature(rows).inputs if typed else RAW_INPUT, outputs=outputs
+    )
 
 
 def predict_rest(url, frame):
@@ -79,9 +115,17 @@ def score_file(model_uri, in_path, out_path):
     """The notebook's solution."""
     rows = pd.read_parquet(in_path)
     scores = mlflow.pyfunc.load_model(model_uri).predict(rows)
-    out = pd.DataFrame({"customer_id": rows["customer_id"], "score": np.asarray(scores)})
+    out = pd.DataFrame({"customer_id": rows["customer_id"], "score": np.asarray(scores)[:, 1]})
     out.to_parquet(out_path, index=False)
     return len(rows)
+
+
+class Wrapper(mlflow.pyfunc.PythonModel):
+    def __init__(self, model):
+        self.model = model
+
+    def predict(self, context, model_input, params=None):
+        return self.model.predict_proba(model_input[FEATURES])[:, 1]
 
 
 class Shop:
@@ -90,21 +134,46 @@ class Shop:
         self.train, self.valid = data.split()
         self.sk = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
         self.sk.fit(self.train[FEATURES], self.train[data.TARGET])
-        self.medians = self.train[FEATURES].median().to_dict()
         with mlflow.start_run(run_name="logreg"):
             info = mlflow.sklearn.log_model(
                 self.sk, name="model", pip_requirements=stack.pip_requirements
             )
         self.v1 = mlflow.register_model(info.model_uri, MODEL)
-        self.pyfunc = self.register(ConversionModel(self.sk, self.medians))
+        self.pyfunc = self.register(self.sk)
         self.champion(self.pyfunc.version)
         self.server = course.serve(f"models:/{MODEL}@champion")
 
-    def register(self, python_model):
+    def register(
+        self,
+        sk_model,
+        fault: str = "",
+        outside: bool = False,
+        serves: str = "predict_proba",
+        typed: bool = False,
+    ):
+        """Log and register a package around `sk_model`; the keywords reproduce slips."""
+        package = (
+            sk_model
+            if outside
+            else Pipeline([("repair", Repair(fault=fault)), ("model", sk_model)])
+        )
+        with mlflow.start_run(run_name="package"), course.quiet():
+            info = mlflow.sklearn.log_model(
+                package,
+                name="model",
+                signature=package_signature(package, typed),
+                pyfunc_predict_fn=serves,
+                serialization_format="cloudpickle",
+                pip_requirements=self.stack.pip_requirements,
+            )
+        return mlflow.register_model(info.model_uri, MODEL)
+
+    def register_pyfunc(self):
+        """Module 6's former answer: a custom pyfunc around the model."""
         with mlflow.start_run(run_name="pyfunc"):
             info = mlflow.pyfunc.log_model(
                 name="model",
-                python_model=python_model,
+                python_model=Wrapper(self.sk),
                 pip_requirements=self.stack.pip_requirements,
             )
         return mlflow.register_model(info.model_uri, MODEL)
@@ -126,7 +195,7 @@ def shop(tmp_path_factory):
     os.environ.update(saved)
 
 
-# --- m06.ex1 pyfunc ------------------------------------------------------------------------
+# --- m06.ex1 the package ------------------------------------------------------------------------
 
 
 def test_ex1_solution_passes_with_one_line(shop, capsys):
@@ -135,15 +204,25 @@ def test_ex1_solution_passes_with_one_line(shop, capsys):
 
 
 @pytest.mark.parametrize(
-    ("fault", "match"),
+    ("slip", "match"),
     [
-        ("no_preprocessing", "fails on the incident rows"),
-        ("labels", "returns labels"),
-        ("drops_amounts", "parse the number"),
+        ({"outside": True}, "without a 'repair' step first: the repair must travel inside"),
+        ({"fault": "no_parse"}, "fails on rows whose only fault is an amount sent as text"),
+        ({"fault": "silent"}, "scored rows whose sessions_7d is empty .* a guess, not a repair"),
+        ({"fault": "drops"}, "returned 55 scores for 60 rows: dropping rows hides them"),
+        ({"fault": "uncounted"}, "counted 0 repairs and 0 rejections: call self._count"),
+        (
+            {"serves": "predict"},
+            "its predict returns an int64 array .* pyfunc_predict_fn='predict_proba'",
+        ),
+        (
+            {"typed": True},
+            "the signature's input refuses rows whose only fault .* declare the raw input as RAW_INPUT",
+        ),
     ],
 )
-def test_ex1_wrong_pyfuncs(shop, fault, match):
-    wrong = shop.register(ConversionModel(shop.sk, shop.medians, fault))
+def test_ex1_wrong_packages(shop, slip, match):
+    wrong = shop.register(shop.sk, **slip)
     shop.champion(wrong.version)
     try:
         assert_wrong("m06.ex1", match, model_name=MODEL, version=wrong)
@@ -151,11 +230,13 @@ def test_ex1_wrong_pyfuncs(shop, fault, match):
         shop.champion(shop.pyfunc.version)
 
 
-def test_ex1_plain_model_or_alias_not_moved(shop):
-    assert_wrong("m06.ex1", "plain mlflow.sklearn model", model_name=MODEL, version=shop.v1)
+def test_ex1_former_pyfunc_plain_model_or_alias_not_moved(shop):
+    assert_wrong("m06.ex1", "without a 'repair' step first", model_name=MODEL, version=shop.v1)
+    old = shop.register_pyfunc()
+    assert_wrong("m06.ex1", "is not a scikit-learn model", model_name=MODEL, version=old)
     shop.champion(shop.v1.version)
     try:
-        assert_wrong("m06.ex1", "not your pyfunc", model_name=MODEL, version=shop.pyfunc)
+        assert_wrong("m06.ex1", "not your package", model_name=MODEL, version=shop.pyfunc)
     finally:
         shop.champion(shop.pyfunc.version)
 
@@ -186,7 +267,7 @@ def test_ex2_wrong_answers(shop):
         return list(shop.sk.predict_proba(frame[FEATURES].fillna(0))[:, 1])
 
     def labels(url, frame):
-        return [round(p) for p in predict_rest(url, frame)]
+        return [round(p1) for _, p1 in predict_rest(url, frame)]
 
     assert_wrong("m06.ex2", "should return the list", predict_rest=whole_reply, url=url)
     assert_wrong("m06.ex2", "raised", predict_rest=local_sklearn, url=url)
@@ -253,6 +334,7 @@ def test_ex4_wrong_answers(shop):
     def csv(model_uri, in_path, out_path):
         rows = pd.read_parquet(in_path)
         scores = mlflow.pyfunc.load_model(model_uri).predict(rows)
+        scores = np.asarray(scores)[:, 1]
         pd.DataFrame({"customer_id": rows["customer_id"], "score": scores}).to_csv(out_path)
         return len(rows)
 
@@ -264,10 +346,19 @@ def test_ex4_wrong_answers(shop):
     def no_count(model_uri, in_path, out_path):
         score_file(model_uri, in_path, out_path)
 
+    def p_no_purchase(model_uri, in_path, out_path):
+        rows = pd.read_parquet(in_path)
+        scores = np.asarray(mlflow.pyfunc.load_model(model_uri).predict(rows))[:, 0]
+        pd.DataFrame({"customer_id": rows["customer_id"], "score": scores}).to_parquet(out_path)
+        return len(rows)
+
     assert_wrong("m06.ex4", "raised", score_file=bare_model, model_name=MODEL)
     assert_wrong("m06.ex4", "not a parquet file", score_file=csv, model_name=MODEL)
     assert_wrong("m06.ex4", "order differs", score_file=sorted_out, model_name=MODEL)
     assert_wrong("m06.ex4", "not the number of rows", score_file=no_count, model_name=MODEL)
+    assert_wrong(
+        "m06.ex4", "not the champion's predictions", score_file=p_no_purchase, model_name=MODEL
+    )
 
 
 # --- m06.ex5 Dockerfile --------------------------------------------------------------------
@@ -301,7 +392,7 @@ def test_ex6_rollback(shop, capsys):
     url, good = shop.server.url, shop.pyfunc
     bad_sk = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
     labels = shop.train[data.TARGET].sample(frac=1, random_state=0).to_numpy()
-    bad = shop.register(ConversionModel(bad_sk.fit(shop.train[FEATURES], labels), shop.medians))
+    bad = shop.register(bad_sk.fit(shop.train[FEATURES], labels))
     shop.champion(bad.version)
     assert str(shop.server.reload()) == str(bad.version)
     args = {"url": url, "model_name": MODEL, "version": good}
@@ -388,7 +479,7 @@ def test_the_server_logs_the_traffic_it_answers(shop, capsys):
     rows = data.activity()
     rows = rows[rows["week"] == 24].sort_values("customer_id")
     served = mlflow.pyfunc.load_model(f"models:/{MODEL}/{version}").predict(rows)
-    assert np.allclose(log["prediction"], np.asarray(served))
+    assert np.allclose(log["prediction"], np.asarray(served)[:, 1])
     raw = _inference_log.read(shop.stack.home)
     assert raw["customer_id"].isna().sum() >= 3  # the ad-hoc call is logged too, without keys
 

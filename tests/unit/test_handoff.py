@@ -7,6 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
 
 import course
 from course import _inference_log, data, handoff
@@ -63,6 +66,52 @@ def test_estimator_unwraps_a_pyfunc_and_refuses_an_opaque_one(embedded):
     with pytest.raises(course.CourseError, match="no scikit-learn model") as err:
         handoff.estimator(_log(_Opaque(), stack))
     assert "\n" not in str(err.value)
+
+
+class _Repair(TransformerMixin, BaseEstimator):
+    """Module 6's repair step in miniature: parse amounts sent as text."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def __sklearn_is_fitted__(self):
+        return True
+
+    def transform(self, X):
+        X = pd.DataFrame(X)[list(data.NUMERIC_FEATURES)].copy()
+        X["aov_30d"] = X["aov_30d"].astype(str).str.removeprefix("EUR ")
+        return X.apply(pd.to_numeric, errors="coerce").astype(float)
+
+
+def test_estimator_takes_the_model_behind_module_6s_repair_step(embedded):
+    """Module 6 registers Pipeline([("repair", ...), ("model", ...)]) with the sklearn flavor,
+    serving predict_proba; later modules get the model behind the repair step, which scores
+    the numeric features and saves again with joblib (module 10 measures its size)."""
+    import joblib
+
+    stack = embedded("m06")
+    version = handoff.champion(stack)
+    inner = handoff.estimator(f"models:/{stack.model_name}/{version.version}")
+    package = Pipeline([("repair", _Repair()), ("model", inner)])
+    with mlflow.start_run():
+        uri = mlflow.sklearn.log_model(
+            package,
+            name="model",
+            pyfunc_predict_fn="predict_proba",
+            serialization_format="cloudpickle",
+            pip_requirements=stack.pip_requirements,
+        ).model_uri
+    got = handoff.estimator(uri)
+    assert type(got) is type(inner) and "repair" not in getattr(got, "named_steps", {})
+    rows = data.split()[1].head(20)
+    cols = list(data.NUMERIC_FEATURES)
+    assert np.allclose(got.predict_proba(rows[cols]), inner.predict_proba(rows[cols]))
+    served = mlflow.pyfunc.load_model(uri).predict(data.quality_incident(rows)[cols])
+    assert np.allclose(served, inner.predict_proba(rows[cols]))  # the package repairs
+    joblib.dump(got, stack.path("behind-repair.joblib"))
+    longer = Pipeline([("repair", _Repair()), ("scale", StandardScaler()), ("model", inner)])
+    assert [name for name, _ in handoff._behind_repair(longer).steps] == ["scale", "model"]
+    assert handoff._behind_repair(inner) is inner
 
 
 def test_traffic_scores_missing_weeks_with_the_champion_once(embedded, capsys):
