@@ -221,11 +221,12 @@ def query(home: Path, promql: str) -> list[dict]:
     return body["data"]["result"]
 
 
-def load_rules(home: Path, path: Path | str, name: str = "course") -> str:
+def load_rules(home: Path, path: Path | str, name: str = "course", wait: bool = True) -> str:
     """Install a rules file into the state dir's Prometheus and say how it took it, in one line.
 
     The file is copied to ``rules/<name>.yml`` (kept for the next `course stack up` too); a
-    running Prometheus re-reads its rules and reports each alert's state and health.
+    running Prometheus re-reads its rules and reports each alert's state and health (``wait``:
+    until its first evaluation of them, a few seconds, so that health is known).
     """
     source = Path(path)
     if not source.is_file():
@@ -243,12 +244,14 @@ def load_rules(home: Path, path: Path | str, name: str = "course") -> str:
         reload(home)
         detail = exc.read().decode(errors="replace").strip().splitlines()[-1:] or [exc.reason]
         raise CourseError(f"Prometheus refused {source.name}: {detail[0][:300]}") from None
-    with urllib.request.urlopen(f"http://127.0.0.1:{at}/api/v1/rules?type=alert", timeout=10) as r:
-        groups = json.load(r)["data"]["groups"]
-    states = [
-        f"{rule['name']} {rule['state']} (health {rule['health']})"
-        for group in groups
-        if group["file"].endswith(f"{name}.yml")
-        for rule in group["rules"]
-    ]
+    deadline = time.monotonic() + (2 * SCRAPE_SECONDS if wait else 0)
+    while True:
+        url = f"http://127.0.0.1:{at}/api/v1/rules?type=alert"
+        with urllib.request.urlopen(url, timeout=10) as r:
+            groups = json.load(r)["data"]["groups"]
+        rules = [rule for g in groups if g["file"].endswith(f"{name}.yml") for rule in g["rules"]]
+        if time.monotonic() >= deadline or all(rule["health"] != "unknown" for rule in rules):
+            break
+        time.sleep(0.5)
+    states = [f"{rule['name']} {rule['state']} (health {rule['health']})" for rule in rules]
     return f"Prometheus at http://127.0.0.1:{at} loaded: " + (", ".join(states) or "no alert rules")

@@ -737,8 +737,24 @@ def alert_rules(rules_file: Any, tests_file: Any) -> str:
     _tests_catch(tests_path, tests_doc, rules_doc)
     return (
         f"{DRIFT_ALERT} fires on the second drifted week only, {LATENCY_ALERT} after 5 minutes; "
-        "your tests catch rules that do not"
+        f"your tests catch rules that do not{_live(rules_path)}"
     )
+
+
+def _live(rules_path: Path) -> str:
+    """When the stack runs Prometheus, it must load the rules too: ask its API how it took them."""
+    from .. import _paths, _prometheus
+    from .._errors import CourseError
+
+    home = _paths.home()
+    if _prometheus.running(home)[0] is None:
+        return ""
+    try:
+        line = _prometheus.load_rules(home, rules_path, wait=False)
+    except CourseError as exc:
+        raise CheckError(str(exc)) from None
+    expect(DRIFT_ALERT in line and "health err" not in line, line)
+    return "; Prometheus loaded them"
 
 
 question(

@@ -19,6 +19,12 @@ from sklearn.linear_model import LogisticRegression
 import course
 from course import _prometheus, serving, stack
 
+M07 = (
+    Path(__file__).resolve().parents[2]
+    / "solutions"
+    / "07_monitoring_drift"
+    / "07_monitoring_drift.ipynb"
+)
 needs_prometheus = pytest.mark.skipif(
     shutil.which("prometheus") is None, reason="prometheus is not installed (make system-deps)"
 )
@@ -41,7 +47,7 @@ def _post(url: str, rows: list[list[float]]) -> None:
 
 
 @needs_prometheus
-def test_up_scrapes_the_model_server_and_down_stops_both(course_home: Path) -> None:
+def test_up_scrapes_the_model_server_and_down_stops_both(course_home: Path, capsys) -> None:
     note = stack.up(port=free_port(), home=course_home)
     try:
         assert "Prometheus healthy at http://127.0.0.1:" in note
@@ -55,20 +61,55 @@ def test_up_scrapes_the_model_server_and_down_stops_both(course_home: Path) -> N
         with server:
             for _ in range(3):
                 _post(server.url + "/invocations", [[0.5], [2.5]])
-            deadline = time.monotonic() + 60
-            found: list[dict] = []
-            while time.monotonic() < deadline and not found:
+            deadline, seen = time.monotonic() + 60, -1.0
+            while time.monotonic() < deadline and seen != 3.0:  # the next scrape sees all three
                 found = _prometheus.query(
                     course_home, 'serving_requests_total{job="model-servers"}'
                 )
+                seen = float(found[0]["value"][1]) if found else -1.0
                 time.sleep(1)
-            assert found and float(found[0]["value"][1]) == 3.0, found
+            assert seen == 3.0, found
         assert not list(_prometheus.targets_dir(course_home).glob("*.json")), "target left behind"
+        _m07_rules_load(course_home, capsys)
     finally:
         mlflow.set_tracking_uri(None)
         out = stack.down(course_home)
     assert "stopped Prometheus" in out
     assert _prometheus.running(course_home) == (None, None)
+
+
+def _m07_rules_load(home: Path, capsys) -> None:
+    """m07's check hands the learner's rules to the running Prometheus and asks its API."""
+    cells = json.loads(M07.read_text())["cells"]
+    rules = next(
+        c
+        for c in cells
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == "m07_ex8_rules_answer"
+    )
+    tests = next(
+        c
+        for c in cells
+        if c["metadata"].get("nbgrader", {}).get("grade_id") == "m07_ex8_tests_answer"
+    )
+    work = home / "m07"
+    work.mkdir()
+    for name, cell in (("alerts.yml", rules), ("alerts_test.yml", tests)):
+        lines = "".join(cell["source"]).splitlines()[1:]  # the file %%writefile writes
+        body = "\n".join(ln for ln in lines if not ln.startswith("### ")) + "\n"
+        (work / name).write_text(body)
+    capsys.readouterr()
+    course.check(
+        "m07.ex8", rules_file=str(work / "alerts.yml"), tests_file=str(work / "alerts_test.yml")
+    )
+    assert capsys.readouterr().out.strip().endswith("Prometheus loaded them")
+    line = _prometheus.load_rules(home, work / "alerts.yml")
+    assert "ShopflowDataDrift inactive (health ok)" in line, line
+    (work / "broken.yml").write_text(
+        "groups:\n  - name: x\n    rules:\n      - alert: X\n        expr: up >\n"
+    )
+    with pytest.raises(course.CourseError, match="Prometheus refused broken.yml"):
+        _prometheus.load_rules(home, work / "broken.yml", name="broken")
+    assert not (_prometheus.rules_dir(home) / "broken.yml").exists(), "a refused file stays behind"
 
 
 @needs_prometheus
