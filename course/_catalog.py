@@ -26,7 +26,7 @@ MODULES: tuple[Module, ...] = (
     Module("m03", "03_model_registry", "Model registry and governance", "Intermediate", 95, "MLflow", True),
     Module("m04", "04_feature_store", "Feature store with Feast", "Intermediate", 100, "Feast", True),
     Module("m05", "05_testing_cicd", "Testing and CI/CD for ML", "Intermediate", 120, "pytest, GitHub Actions", True),
-    Module("m06", "06_deployment_serving", "Deployment and serving", "Intermediate", 100, "MLflow serving", True),
+    Module("m06", "06_deployment_serving", "Deployment and serving", "Intermediate", 105, "MLflow serving, Prometheus", True),
     Module("m07", "07_monitoring_drift", "Monitoring and drift detection", "Intermediate", 140, "Evidently, Prometheus", True),
     Module("m08", "08_ab_testing", "A/B testing", "Intermediate", 120, "SciPy, statsmodels", True),
     Module("m09", "09_continuous_training", "Continuous training: closing the loop", "Advanced", 130, "all", True),

@@ -57,6 +57,12 @@ class Stack:
         base.mkdir(parents=True, exist_ok=True)
         return base.joinpath(*parts)
 
+    @property
+    def prometheus_url(self) -> str | None:
+        """The URL of the Prometheus `course stack up` runs for this state dir, else None."""
+        pid, port = _prometheus.running(self.home)
+        return f"http://127.0.0.1:{port}" if pid is not None else None
+
     def load_rules(self, path: Path | str) -> None:
         """Give Prometheus (when `course stack up` runs it) these alert rules; prints how it
         took them: each alert's state and health."""
