@@ -12,8 +12,10 @@ UV         := $(UV_DIR)/bin/uv
 .PHONY: install system-deps lab test test-fast release check-release diagrams lint bench clean
 
 # Debian packages some tests need (the grading sandbox, the classroom database, the browser,
-# test, Prometheus). Installed when missing and we are root with apt; otherwise those tests say why they skip.
-DEB_PACKAGES := bubblewrap postgresql chromium prometheus
+# test, Prometheus, the model's container image: podman with runc, which also runs on hybrid-cgroup
+# hosts, netavark and iptables for its network, mmdebstrap for a base image without a registry).
+# Installed when missing and we are root with apt; otherwise those tests say why they skip.
+DEB_PACKAGES := bubblewrap postgresql chromium prometheus podman runc netavark iptables mmdebstrap
 
 install: $(STAMP)
 
