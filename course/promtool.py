@@ -111,7 +111,8 @@ def firing(
     wanted = list(range(steps) if at is None else at)
     with tempfile.TemporaryDirectory(prefix="course-promtool-") as tmp:
         shutil.copyfile(rules, Path(tmp) / "rules.yml")
-        with ThreadPoolExecutor(max_workers=4) as pool:  # one promtool process per step
+        # one promtool process per step, two at a time: each preallocates a 128 MB log in $TMPDIR
+        with ThreadPoolExecutor(max_workers=2) as pool:
             answers = list(pool.map(lambda i: fires(i, Path(tmp)), wanted))
     fired = [index for index, yes in zip(wanted, answers, strict=True) if yes]
     return fired
