@@ -21,7 +21,7 @@ class Module:
 
 MODULES: tuple[Module, ...] = (
     Module("m00", "00_welcome", "Welcome and the local stack", "Beginner", 35, "MLflow", True),
-    Module("m01", "01_reproducible_training", "Reproducible training", "Beginner", 70, "scikit-learn", True),
+    Module("m01", "01_reproducible_training", "Reproducible training", "Beginner", 90, "scikit-learn, DVC", True),
     Module("m02", "02_experiment_tracking", "Experiment tracking with MLflow", "Beginner", 75, "MLflow", True),
     Module("m03", "03_model_registry", "Model registry and governance", "Intermediate", 95, "MLflow", True),
     Module("m04", "04_feature_store", "Feature store with Feast", "Intermediate", 100, "Feast", True),

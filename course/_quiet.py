@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import getpass
 import io
 import logging
 import os
@@ -22,10 +23,14 @@ OFFLINE_ENV = {
     "MLFLOW_ENABLE_AI_GATEWAY": "false",
     "GIT_PYTHON_REFRESH": "quiet",
     "FEAST_USAGE": "False",
+    # DVC: no usage analytics from the command line (the update check is off in each repo's
+    # config, `core.check_update false`: the only place DVC reads it), no Studio notifications.
+    "DVC_NO_ANALYTICS": "1",
+    "DVC_STUDIO_OFFLINE": "true",
     "TQDM_DISABLE": "1",
     "PYTHONWARNINGS": "ignore::DeprecationWarning,ignore::FutureWarning",
 }
-NOISY_LOGGERS = ("mlflow", "alembic", "feast", "evidently", "urllib3", "git", "sqlalchemy")
+NOISY_LOGGERS = ("mlflow", "alembic", "feast", "evidently", "urllib3", "git", "sqlalchemy", "dvc")
 # Warnings from libraries, not from the learner's own code, are silenced in notebooks.
 NOISY_MODULES = r"(mlflow|sklearn|feast|evidently|pydantic|sqlalchemy|alembic|pandas|numpy|starlette|google|pyarrow|skops|IPython|jupyter_client|ipykernel|typing_extensions)(\..*)?"
 
@@ -34,6 +39,17 @@ def apply_offline_env() -> None:
     """Set the offline/quiet variables unless the user set them already."""
     for key, value in OFFLINE_ENV.items():
         os.environ.setdefault(key, value)
+    _name_a_nameless_user()
+
+
+def _name_a_nameless_user() -> None:
+    """The grading sandbox runs as a uid with no passwd entry, so `getpass.getuser()` raises;
+    DVC asks for the user name on every repository it opens. Name the uid (LOGNAME, the first
+    variable getuser reads) where the system cannot."""
+    try:
+        getpass.getuser()
+    except (KeyError, OSError):
+        os.environ["LOGNAME"] = f"uid{os.getuid()}"
 
 
 def silence_libraries() -> None:

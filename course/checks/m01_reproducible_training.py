@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from .. import data
@@ -286,6 +292,112 @@ def fingerprint(fingerprint: Any) -> str:
     )
     expect(fn(train.iloc[:-1]) != fp, "dropping a row does not change the fingerprint")
     return f"{fp[:16]}… stays put when rows move and changes with any value"
+
+
+@contextlib.contextmanager
+def _dvc_repo() -> Iterator[tuple[Any, Path]]:
+    """A DVC repository (no git) in a temporary folder, with DVC's site cache inside it too."""
+    from dvc.repo import Repo
+
+    with tempfile.TemporaryDirectory(prefix="course-dvc-") as tmp:
+        root = Path(tmp) / "repo"
+        root.mkdir()
+        before = os.environ.get("DVC_SITE_CACHE_DIR")
+        os.environ["DVC_SITE_CACHE_DIR"] = str(Path(tmp) / "site-cache")
+        try:
+            with Repo.init(root, no_scm=True) as repo:
+                with repo.config.edit() as conf:
+                    conf["core"].update(analytics=False, check_update=False)
+                yield repo, root
+        finally:
+            if before is None:
+                os.environ.pop("DVC_SITE_CACHE_DIR", None)
+            else:
+                os.environ["DVC_SITE_CACHE_DIR"] = before
+
+
+def _tracked(repo: Any, path: Path) -> str:
+    """`dvc add` the file; the md5 DVC recorded, checked against the bytes and the cache."""
+    (stage,) = repo.add(str(path))
+    md5 = stage.outs[0].hash_info.value
+    cached = path.parent / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]
+    if md5 != hashlib.md5(path.read_bytes()).hexdigest() or not cached.is_file():
+        raise RuntimeError(f"dvc add of {path.name} did not record the md5 of its bytes")
+    return md5
+
+
+def _version_of(fn: Any, dvc_file: Path) -> str:
+    """The learner's answer for one .dvc file, with a line on each plausible wrong kind."""
+    got = fn(dvc_file)
+    expect(
+        not isinstance(got, dict),
+        "dvc_version returned a dict (the whole output entry): return only its md5",
+    )
+    expect(
+        not isinstance(got, list),
+        "dvc_version returned a list: `outs` lists the outputs; return the first one's md5",
+    )
+    expect(
+        isinstance(got, str),
+        f"dvc_version should return the md5 as a string, not a {type(got).__name__}",
+    )
+    data_file = dvc_file.with_suffix("")
+    paths = {str(dvc_file), str(data_file), dvc_file.name, data_file.name}
+    expect(
+        got.strip() not in paths,
+        "dvc_version returned a path: return the md5 that the .dvc file records for that path",
+    )
+    expect(
+        got != hashlib.md5(dvc_file.read_bytes()).hexdigest(),
+        "that is the md5 of the .dvc file's own text: return the md5 recorded inside it, "
+        "the one that names the data",
+    )
+    return got
+
+
+@exercise(
+    "m01.ex6",
+    "The data version a .dvc file records",
+    hints=(
+        "A .dvc file is YAML: `yaml.safe_load` turns it into a dict.",
+        "The dict has `outs`, a list with one entry per tracked file; the entry has `md5`, "
+        "`size`, `hash` and `path`.",
+        "Read the md5 from the file each time the function is called (`...['outs'][0]['md5']`); "
+        "do not compute one from the data.",
+    ),
+)
+def dvc_version(dvc_version: Any) -> str:
+    import pandas as pd
+
+    fn = a_function(dvc_version, "dvc_version")
+    _, valid = data.split()
+    with _dvc_repo() as (repo, root):
+        data_file = root / "week.parquet"
+        first = valid[valid["week"] == valid["week"].min()]
+        first.to_parquet(data_file, index=False)
+        v1 = _tracked(repo, data_file)
+        dvc_file = root / "week.parquet.dvc"
+        got = _version_of(fn, dvc_file)
+        expect(
+            got == v1,
+            f"dvc_version returned {got[:12]!r}..., which is not the md5 this .dvc file records: "
+            "read the md5 from the file, do not compute one from the data",
+        )
+        pd.concat([first, valid[valid["week"] == valid["week"].max()]]).to_parquet(
+            data_file, index=False
+        )
+        expect(
+            _version_of(fn, dvc_file) == v1,
+            "after the data file changed without `dvc add`, dvc_version follows the data: it "
+            "should return what the .dvc file records (dvc status would say: modified)",
+        )
+        v2 = _tracked(repo, data_file)
+        expect(
+            _version_of(fn, dvc_file) == v2,
+            "after `dvc add` of new data, dvc_version still returns the old md5: read the "
+            ".dvc file on each call",
+        )
+    return f"{v2[:12]}… is the md5 of the data's bytes and names an object in DVC's cache"
 
 
 question(

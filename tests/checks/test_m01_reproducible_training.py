@@ -8,12 +8,19 @@ answers are few, and fail early where they can.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import os
+import subprocess
+import sys
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from _assert import assert_one_tick, assert_wrong
 from sklearn.compose import ColumnTransformer
 from sklearn.ensemble import RandomForestClassifier
@@ -538,6 +545,146 @@ def test_ex5_the_course_copy_that_later_modules_use_is_a_right_answer(course_hom
     assert_one_tick(capsys, "m01.ex5 correct: ")
 
 
+# --- m01.ex6 the data version a .dvc file records ----------------------------------------
+
+
+def dvc_version(dvc_file) -> str:
+    """The notebook's solution to m01.ex6."""
+    with open(dvc_file) as f:
+        return yaml.safe_load(f)["outs"][0]["md5"]
+
+
+def _outs(dvc_file) -> dict:
+    return yaml.safe_load(Path(dvc_file).read_text())["outs"][0]
+
+
+def dvc_version_of_the_dvc_file(dvc_file) -> str:
+    return hashlib.md5(Path(dvc_file).read_bytes()).hexdigest()
+
+
+def dvc_version_path(dvc_file) -> str:
+    return _outs(dvc_file)["path"]
+
+
+def dvc_version_full_path(dvc_file) -> str:
+    return str(Path(dvc_file).parent / _outs(dvc_file)["path"])
+
+
+def dvc_version_outs(dvc_file) -> dict:
+    return _outs(dvc_file)
+
+
+def dvc_version_outs_list(dvc_file) -> list:
+    return yaml.safe_load(Path(dvc_file).read_text())["outs"]
+
+
+def dvc_version_reread(dvc_file) -> str:
+    """Hashes the data after a round trip through pandas: not the bytes DVC hashed."""
+    frame = pd.read_parquet(Path(dvc_file).parent / _outs(dvc_file)["path"])
+    return hashlib.md5(pd.util.hash_pandas_object(frame, index=False).to_numpy()).hexdigest()
+
+
+def dvc_version_of_the_data(dvc_file) -> str:
+    """The md5 of the data file as it is now, not the version the .dvc file names."""
+    return hashlib.md5((Path(dvc_file).parent / _outs(dvc_file)["path"]).read_bytes()).hexdigest()
+
+
+@functools.cache
+def dvc_version_cached(dvc_file) -> str:
+    return dvc_version(dvc_file)
+
+
+def dvc_version_stub(dvc_file) -> str:
+    raise NotImplementedError()
+
+
+def test_ex6_solution_passes_with_one_line(course_home, capsys):
+    course.check("m01.ex6", dvc_version=dvc_version)
+    assert_one_tick(capsys, "m01.ex6 correct: ")
+
+
+@pytest.mark.parametrize(
+    ("wrong", "match"),
+    [
+        pytest.param(
+            dvc_version_of_the_dvc_file,
+            "that is the md5 of the .dvc file's own text",
+            id="md5-of-dvc-file",
+        ),
+        pytest.param(dvc_version_path, "dvc_version returned a path", id="path"),
+        pytest.param(dvc_version_full_path, "dvc_version returned a path", id="full-path"),
+        pytest.param(
+            dvc_version_outs, r"returned a dict \(the whole output entry\)", id="outs-entry"
+        ),
+        pytest.param(dvc_version_outs_list, "returned a list", id="outs-list"),
+        pytest.param(
+            dvc_version_reread,
+            "which is not the md5 this .dvc file records: read the md5 from the file",
+            id="rehashed-with-pandas",
+        ),
+        pytest.param(
+            dvc_version_of_the_data,
+            "after the data file changed without `dvc add`, dvc_version follows the data",
+            id="md5-of-the-data-now",
+        ),
+        pytest.param(
+            dvc_version_cached,
+            "after `dvc add` of new data, dvc_version still returns the old md5",
+            id="cached",
+        ),
+    ],
+)
+def test_ex6_wrong_answers_fail(course_home, wrong, match):
+    assert_wrong("m01.ex6", match, dvc_version=wrong)
+
+
+def test_ex6_check_leaves_no_dvc_state_behind(course_home, capsys, tmp_path, monkeypatch):
+    """The check's repository lives in a temporary folder, and so does DVC's site cache."""
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    monkeypatch.setenv("DVC_SITE_CACHE_DIR", str(tmp_path / "the-learner's"))
+    course.check("m01.ex6", dvc_version=dvc_version)
+    assert os.environ["DVC_SITE_CACHE_DIR"] == str(tmp_path / "the-learner's")
+    assert list(scratch.iterdir()) == []
+
+
+def test_dvc_commands_stay_on_the_machine(tmp_path):
+    """With the course's environment, the `dvc` commands of the notebook start no analytics or
+    updater daemon (those reset PYTHONPATH, so the netguard would not see them) and make no
+    outside network attempt."""
+    from conftest import NETGUARD
+
+    from course._quiet import OFFLINE_ENV
+
+    repo, netlog = tmp_path / "repo", tmp_path / "netguard.log"
+    repo.mkdir()
+    (repo / "week.csv").write_text("customer_id,sessions\n1,3\n")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("DVC_")},
+        **OFFLINE_ENV,
+        "HOME": str(tmp_path / "home"),
+        "DVC_SITE_CACHE_DIR": str(tmp_path / "site-cache"),
+        "PYTHONPATH": str(NETGUARD),
+        "NETGUARD_LOG": str(netlog),
+    }
+    commands = [
+        "init --no-scm", "config core.check_update false", "add week.csv",
+        f"remote add -d local {tmp_path / 'remote'}", "push", "data status", "checkout", "version",
+    ]  # fmt: skip
+    # One process runs them all, as `dvc` would one by one: dvc.cli.main is the command line.
+    code = "import sys\nfrom dvc.cli import main\nfor c in sys.argv[1:]:\n    assert main([*c.split(), '-v']) == 0, c"
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *commands],
+        cwd=repo, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log
+    assert "Analytics is disabled" in log and "Check for update is disabled" in log
+    assert "Trying to spawn" not in log
+    assert not netlog.exists(), netlog.read_text()
+
+
 # --- stubs -------------------------------------------------------------------------------
 
 ARGUMENTS = {
@@ -546,6 +693,7 @@ ARGUMENTS = {
     "m01.ex3": ("week_folds", week_folds_stub),
     "m01.ex4": ("compare_models", compare_models_stub),
     "m01.ex5": ("fingerprint", fingerprint_stub),
+    "m01.ex6": ("dvc_version", dvc_version_stub),
 }
 
 
