@@ -46,9 +46,10 @@ lab: install
 
 # Two lanes that share no state run side by side: the learner's journey (the whole course in one
 # state dir, twice embedded and once against a server) with the suites that start their own
-# services (Colab wheel, classroom database, hostile grading batch, the model's container image);
-# the rest beside it.
-SIDE := tests/journey tests/colab tests/classroom tests/grading/test_hostile.py tests/stack/test_container.py
+# services (Colab wheel, classroom database, the hostile and trust grading batches, the model's
+# container image); the rest beside it.
+SIDE := tests/journey tests/colab tests/classroom tests/grading/test_hostile.py tests/grading/test_trust.py \
+	tests/stack/test_container.py
 
 test: install system-deps
 	@$(BIN)/python -m pytest -p no:cacheprovider --durations=15 $(SIDE) > .side-lane.log 2>&1 & side=$$!; \

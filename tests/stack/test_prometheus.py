@@ -55,7 +55,8 @@ def test_up_scrapes_the_model_server_and_down_stops_both(course_home: Path, caps
         assert pid and "running" in stack.status(course_home)[1][1]
         mlflow.set_tracking_uri(course.stack.connect(course_home).tracking_uri)
         model = LogisticRegression().fit([[0.0], [1.0], [2.0], [3.0]], [0, 0, 1, 1])
-        with mlflow.start_run():
+        experiment = mlflow.create_experiment("scraped")  # not an earlier test's active one
+        with mlflow.start_run(experiment_id=experiment):
             info = mlflow.sklearn.log_model(model, name="model", registered_model_name="tiny")
         server = serving.serve(f"models:/tiny/{info.registered_model_version}", log_requests=False)
         with server:
