@@ -52,6 +52,8 @@ def setup(module_id: str, *, verbose: bool = True) -> Stack:
     module = _catalog.get(module_id)
     apply_offline_env()
     stack = connect()
+    # DVC's own index of repositories: in this state dir, not in a shared /var/tmp/dvc.
+    os.environ["DVC_SITE_CACHE_DIR"] = str(stack.home / "dvc-site-cache")
     if stack.mode == "embedded":
         os.environ[_ARTIFACT_ROOT_ENV] = artifacts_dir(stack.home).as_uri()
     else:

@@ -24,6 +24,7 @@ __all__ = [
     "BASELINE_TAG",
     "TRAFFIC_WEEKS",
     "champion",
+    "data_version",
     "estimator",
     "fingerprint",
     "replay",
@@ -113,6 +114,21 @@ def estimator(model_uri: str) -> Any:
             f"{', '.join(sorted(flavors))}); point @champion at a version from modules 3-6 or 9"
         )
     return inner
+
+
+def data_version(stack: Stack) -> str:
+    """The DVC version (md5) of the training split: what module 1's ``train.parquet.dvc``
+    records, so that runs and versions name data ``dvc checkout`` can bring back."""
+    from . import _dvc
+
+    md5, added = _dvc.version(stack.home, data.split()[0])
+    if added:
+        _note(
+            "module 1's train.parquet.dvc does not name the training split here (module 1 not "
+            f"done, or another version checked out): dvc add of the training split in "
+            f"{_dvc.repo_dir(stack.home)}, version {md5}"
+        )
+    return md5
 
 
 def fingerprint(frame: pd.DataFrame) -> str:

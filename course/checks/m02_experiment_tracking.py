@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import data
 from .._errors import CheckError
-from . import _mlflow
+from . import _data_version, _mlflow
 from ._expect import attempted, close, expect
 from ._registry import Question, exercise, question
 
@@ -43,7 +43,8 @@ def _float_param(run: Any, key: str) -> float:
     hints=(
         "Everything logged inside `with mlflow.start_run(run_name='baseline') as run:` belongs "
         "to that run.",
-        "Params: `mlflow.log_params({'model': 'logreg', 'C': 1.0})`. Metric: "
+        "Params: `mlflow.log_params({'model': 'logreg', 'C': 1.0, 'data_version': "
+        "DATA_VERSION})`. Metric: "
         "`mlflow.log_metric('val_roc_auc', auc)` with the AUC on the validation rows. "
         "Artifact: `mlflow.log_dict({'features': FEATURES}, 'features.json')`.",
         "Compute the AUC with `roc_auc_score(valid[data.TARGET], model.predict_proba(valid[FEATURES])[:, 1])`.",
@@ -58,6 +59,7 @@ def first_run(run_id: Any) -> str:
     )
     c = _float_param(run, "C")
     _mlflow.params(run, "model")
+    _data_version.training(run.data.params.get("data_version"), "param data_version")
     auc = _mlflow.metric(run, METRIC)
     expect(0.5 < auc <= 1, f"{METRIC} = {auc:.3f} is not a ROC AUC of a useful model (0.5 to 1)")
     expect(
@@ -80,7 +82,7 @@ def first_run(run_id: Any) -> str:
         f"{METRIC} = {auc:.4f} does not match a logistic regression (C={c}) on those features "
         "scored on the validation rows; did you score the training rows, or log accuracy?",
     )
-    return f"run 'baseline' logged C={c}, {METRIC}={auc:.3f} and features.json"
+    return f"run 'baseline' logged C={c}, the data version, {METRIC}={auc:.3f} and features.json"
 
 
 def _labels(predictions: Any) -> bool:

@@ -6,11 +6,11 @@ from typing import Any
 
 from .. import data
 from .._errors import CheckError, NotAttempted
-from . import _markdown, _mlflow
+from . import _data_version, _markdown, _mlflow
 from ._expect import a_function, attempted, close, expect
 from ._registry import Question, exercise, question
 
-AUDIT_TAGS = ("data_fingerprint", "code_version", "val_roc_auc", "owner")
+AUDIT_TAGS = ("data_fingerprint", "data_version", "code_version", "val_roc_auc", "owner")
 CARD_SECTIONS = ("intended use", "data", "metrics", "limitations", "owner")
 _ROLLBACK_REASON = "course check: scratch rollback"
 FIRST = "exercise 1"
@@ -86,13 +86,14 @@ def audit(model_name: Any, version: Any) -> str:
         where = " (they are on the registered model; put them on the version)" if on_model else ""
         raise CheckError(f"version {mv.version} lacks tag(s) {', '.join(missing)}{where}")
     run = _mlflow.get_run(mv.run_id, f"version {mv.version}'s run")
-    for key in ("data_fingerprint", "code_version"):
+    for key in ("data_fingerprint", "data_version", "code_version"):
         logged = run.data.params.get(key)
         expect(
             mv.tags[key] == logged,
             f"tag {key}={mv.tags[key]!r} differs from the source run's {key}={logged!r}: "
             "the lineage version -> run is broken",
         )
+    md5 = _data_version.training(mv.tags["data_version"], "tag data_version")
     try:
         tagged_auc = float(mv.tags["val_roc_auc"])
     except ValueError:
@@ -107,7 +108,7 @@ def audit(model_name: Any, version: Any) -> str:
         len(description) >= 30,
         f"the version's description has {len(description)} characters; write at least 30",
     )
-    return f"v{mv.version} traces to run {mv.run_id[:8]} and data {mv.tags['data_fingerprint']}"
+    return f"v{mv.version} traces to run {mv.run_id[:8]} and DVC data version {md5[:12]}…"
 
 
 @exercise(

@@ -7,8 +7,11 @@ never reach MLflow (stubs, quiz, hints) get only a fresh state dir (`course_home
 
 from __future__ import annotations
 
+import dvc.repo
 import mlflow
+import pandas as pd
 import pytest
+import yaml
 from _assert import assert_one_tick, assert_wrong, scratch_experiment
 from mlflow.models import infer_signature
 from sklearn.ensemble import ExtraTreesClassifier, RandomForestClassifier
@@ -18,7 +21,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import course
-from course import data
+from course import data, handoff
 
 SWEEP_C = (0.001, 0.01, 0.1, 1.0)
 
@@ -38,10 +41,13 @@ def log_baseline(
     scorer: str = "roc_auc",
     artifact: bool = True,
     experiment_id: str | None = None,
+    data_version: str | None = "",
 ) -> str:
     """The notebook's solution to m02.ex1; the keywords reproduce a learner's slips."""
     features = list(data.NUMERIC_FEATURES) if features is None else features
     train, valid = data.split()
+    if data_version == "":
+        data_version = handoff.data_version(course.setup("m02", verbose=False))
     rows = {"train": train, "valid": valid}[scored]
     with mlflow.start_run(run_name=run_name, experiment_id=experiment_id) as run:
         model = fit_logreg(train, features)
@@ -50,6 +56,8 @@ def log_baseline(
         else:
             score = roc_auc_score(rows[data.TARGET], model.predict_proba(rows[features])[:, 1])
         mlflow.log_params({"model": "logreg", "C": 1.0})
+        if data_version is not None:
+            mlflow.log_param("data_version", data_version)
         mlflow.log_metric("val_roc_auc", score)
         if artifact:
             mlflow.log_dict({"features": features}, "features.json")
@@ -80,6 +88,34 @@ def test_ex1_wrong_runs_fail(embedded):
     ]
     for slip, match in slips:
         assert_wrong("m02.ex1", match, run_id=log_baseline(**slip))
+
+
+def test_ex1_data_version_must_name_the_training_split_in_dvc(embedded, capsys):
+    """Module 1's repository has a second version (a week appended); module 1 skipped, the
+    hand-off versions the training split itself, and says so."""
+    stack = embedded("m02")
+    train, valid = data.split()
+    md5 = handoff.data_version(stack)
+    assert "dvc add of the training split" in capsys.readouterr().out
+    assert handoff.data_version(stack) == md5 and "dvc add" not in capsys.readouterr().out
+    root = stack.home / "work" / "m01" / "data"
+    assert yaml.safe_load((root / "train.parquet.dvc").read_text())["outs"][0]["md5"] == md5
+    longer = pd.concat([train, valid[valid["week"] == valid["week"].min()]])
+    longer.to_parquet(root / "train.parquet", index=False)
+    with dvc.repo.Repo(root) as repo:
+        (stage,) = repo.add(str(root / "train.parquet"))
+    v2 = stage.outs[0].hash_info.value
+    slips = [
+        (None, "param data_version is missing: log DATA_VERSION"),
+        (course.handoff.fingerprint(train), "is the data fingerprint .16 digits."),
+        ("train.parquet.dvc", "is not a DVC md5"),
+        ("0" * 32, "is no version in the course's DVC cache"),
+        (v2, f"names {len(longer):,} rows of data, not the {len(train):,}-row training split"),
+    ]
+    for value, match in slips:
+        assert_wrong("m02.ex1", match, run_id=log_baseline(data_version=value))
+    assert handoff.data_version(stack) == md5  # v2 checked out: the training split comes back
+    course.check("m02.ex1", run_id=log_baseline())
 
 
 def test_ex1_unfinished_run_or_bad_id_fails(embedded):

@@ -20,7 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import course
-from course import data
+from course import data, handoff
 
 MODEL = "shopflow-conversion"
 FEATURES = list(data.NUMERIC_FEATURES)
@@ -38,6 +38,7 @@ class Shop:
             pd.util.hash_pandas_object(self.train, index=False).to_numpy().tobytes()
         ).hexdigest()[:16]
         self.infos = {}
+        self.data_version = handoff.data_version(stack)
 
     def log(self, kind: str, experiment_id: str | None = None):
         model = (
@@ -50,7 +51,8 @@ class Shop:
         with mlflow.start_run(run_name=kind, experiment_id=experiment_id):
             model.fit(self.train[FEATURES], self.train[data.TARGET])
             scores = model.predict_proba(self.valid[FEATURES])[:, 1]
-            mlflow.log_params({"model": kind, "data_fingerprint": self.fp, "code_version": "t-1"})
+            mlflow.log_params({"model": kind, "data_fingerprint": self.fp,
+                               "data_version": self.data_version, "code_version": "t-1"})  # fmt: skip
             mlflow.log_metric("val_roc_auc", roc_auc_score(self.valid[data.TARGET], scores))
             info = mlflow.sklearn.log_model(
                 model,
@@ -68,6 +70,7 @@ class Shop:
         run = self.client.get_run(version.run_id)
         tags = {
             "data_fingerprint": run.data.params["data_fingerprint"],
+            "data_version": run.data.params["data_version"],
             "code_version": run.data.params["code_version"],
             "val_roc_auc": f"{run.data.metrics['val_roc_auc']:.6f}",
             "owner": OWNER,
@@ -141,6 +144,8 @@ def test_ex2_wrong_answers(shop):
     assert_wrong("m03.ex2", "they are on the registered model", model_name=MODEL, version=v1)
     shop.audit(v1, data_fingerprint="0123456789abcdef")
     assert_wrong("m03.ex2", "lineage version -> run is broken", model_name=MODEL, version=v1)
+    shop.audit(v1, data_version="0" * 32)
+    assert_wrong("m03.ex2", "lineage version -> run is broken", model_name=MODEL, version=v1)
     shop.audit(v1, val_roc_auc="0.99")
     assert_wrong("m03.ex2", "not the source run's val_roc_auc", model_name=MODEL, version=v1)
     shop.audit(v1, val_roc_auc="high")
@@ -148,6 +153,14 @@ def test_ex2_wrong_answers(shop):
     shop.audit(v1)
     shop.client.update_model_version(MODEL, v1.version, description="logreg")
     assert_wrong("m03.ex2", "write at least 30", model_name=MODEL, version=v1)
+
+
+def test_ex2_run_and_tag_agree_on_a_version_dvc_does_not_hold(shop):
+    shop.data_version = "0123456789abcdef" * 2
+    v1 = shop.register()
+    shop.audit(v1)
+    assert_wrong("m03.ex2", "tag data_version = 0123456789ab… is no version in the course's DVC",
+                 model_name=MODEL, version=v1)  # fmt: skip
 
 
 def test_ex2_not_attempted(shop):

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parents[1] / "stack"))
@@ -81,8 +82,20 @@ def _walk(home: Path, workdir: Path) -> dict[str, _journey.Run]:
     assert served in chain, f"m09's promotions {chain} do not start from the served v{served}"
     # m10 explains the champion m09 left.
     assert re.search(rf"v{retrained} @champion", runs["m10"].outputs)
-    # The checks cleaned up after themselves: the MLflow UI shows the learner's work only.
     client = MlflowClient()
+    # version -> run -> data version: m02's and m03's runs and m03's audited version name the
+    # DVC version m01 recorded, and DVC's cache holds it.
+    dvc_file = home / "work" / "m01" / "data" / "train.parquet.dvc"
+    md5 = yaml.safe_load(dvc_file.read_text())["outs"][0]["md5"]
+    assert (dvc_file.parent / ".dvc" / "cache" / "files" / "md5" / md5[:2] / md5[2:]).is_file()
+    lineage = client.search_runs(
+        [client.get_experiment_by_name(f"shopflow-m0{i}").experiment_id for i in (2, 3)],
+        "params.data_version != ''",
+    )
+    assert {r.data.params["data_version"] for r in lineage} == {md5}, "runs name other data"
+    audited = client.search_model_versions(f"name = '{name}'")
+    assert {v.tags["data_version"] for v in audited if "data_version" in v.tags} == {md5}
+    # The checks cleaned up after themselves: the MLflow UI shows the learner's work only.
     experiments = {e.name for e in client.search_experiments()}
     assert experiments <= {"Default"} | {f"shopflow-m{i:02d}" for i in range(11)}, experiments
     models = {m.name for m in client.search_registered_models()}
