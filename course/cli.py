@@ -69,7 +69,7 @@ def _grade(args: argparse.Namespace) -> int:
         workers=args.workers,
         scheduler=args.scheduler,
         sandbox=not args.no_sandbox,
-        trust_unverifiable=not args.strict,
+        trust_unverifiable=args.trust_kernel,
         disk=args.disk,
         quiz_keys=args.quiz_keys,
     )
@@ -149,10 +149,10 @@ def parser() -> argparse.ArgumentParser:
         "--no-sandbox", action="store_true", help="run kernels without bubblewrap (warns loudly)"
     )
     g.add_argument(
-        "--strict",
+        "--trust-kernel",
         action="store_true",
-        help="score 0 (and list for review) values the clean re-check cannot carry: functions, "
-        "models; default: keep the kernel's verdict for real functions and library objects",
+        help="keep the kernel's verdict for a function or library object the clean re-check "
+        "cannot fetch (listed in notes); default: score it 0 and list it for review",
     )
     g.add_argument(
         "--quiz-keys",

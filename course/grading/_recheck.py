@@ -15,13 +15,18 @@ the package's digest; it is scored here against the instructor's key (course.qui
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
+import queue
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from . import _records
+from ._remote import REF_TAG
 from .sandbox import Limits, prefix
 
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
@@ -86,17 +91,20 @@ def jobs_for(items: list[dict], cells: list[Any], passed: dict[str, bool],
             continue
         names: dict[str, Any] = {}
         odd: list[str] = []
-        real = True
+        real, remote = True, False
         i = 0
         for call in it["calls"]:
             values, complete = {}, True
             for name, expr in call["args"].items():
                 r = rec[i]
                 i += 1
-                if "value" in r:
-                    values[name] = r["value"]
+                if "value" in r or ("ref" in r and call["kind"] != "quiz"):
+                    value = r["value"] if "value" in r else {REF_TAG: _ref(r)}
+                    remote = remote or "ref" in r
+                    real = real and bool(r.get("real", True))
+                    values[name] = value
                     if expr.isidentifier():
-                        names[expr] = r["value"]
+                        names[expr] = value
                 elif "type" in r and call["kind"] != "quiz":
                     odd.append(f"{name} is a {str(r['type'])[:80]}")
                     real = real and bool(r.get("real"))
@@ -116,13 +124,14 @@ def jobs_for(items: list[dict], cells: list[Any], passed: dict[str, bool],
                 if verdict["verdict"] != "pass" or gid not in known:
                     known[gid] = verdict
             elif complete:
-                jobs.append({"item": gid, "kind": call["kind"], "id": call["id"], "args": values})
+                jobs.append({"item": gid, "kind": call["kind"], "id": call["id"], "args": values,
+                             "remote": remote, "real": real})  # fmt: skip
         if odd and gid not in known:
             known[gid] = _unverifiable("; ".join(odd), real)
         code = hidden_code(instructor.get(gid, "")) if it["hidden"] else ""
         if code.strip():
             jobs.append({"item": gid, "kind": "hidden", "code": code, "names": names,
-                         "preamble": pre})  # fmt: skip
+                         "preamble": pre, "remote": True, "real": real})  # fmt: skip
     return jobs, known
 
 
@@ -152,6 +161,10 @@ def _one_line(exc: BaseException) -> str:
     return (lines[-1] if lines else "")[:200]
 
 
+def _ref(record: dict) -> dict:
+    return {k: record.get(k) for k in ("ref", "type", "callable", "name")}
+
+
 def _unverifiable(reason: str, real: bool) -> dict:
     return {"verdict": "unverifiable", "reason": reason, "real": real}
 
@@ -163,7 +176,10 @@ def verdicts(jobs: list[dict], results: list[dict], known: dict[str, dict]) -> d
         v = out.setdefault(job["item"], {"verdict": "pass", "reason": "", "notes": []})
         if v["verdict"] in ("fail", "wrong"):
             continue
-        if res.get("skipped"):
+        if res.get("unverifiable") and job["kind"] != "hidden":
+            out[job["item"]] = dict(_unverifiable(str(res.get("reason", "")), bool(job.get("real"))),
+                                    notes=v["notes"])  # fmt: skip
+        elif res.get("skipped") or res.get("unverifiable"):
             v["notes"].append(f"hidden tests not re-run outside the kernel ({res.get('reason')})")
         elif not res.get("ok"):
             what = "hidden tests" if job["kind"] == "hidden" else "check"
@@ -188,24 +204,66 @@ def start(module: str, scratch: Path, limits: Limits, sandboxed: bool, env: dict
     )  # fmt: skip
 
 
-def run(proc: subprocess.Popen, jobs: list[dict], timeout: float) -> list[dict]:
-    """Send the jobs (ASCII JSON), read the results from the last JSON line of stdout."""
-    if not jobs:
-        proc.kill()
-        proc.communicate()
-        return []
-    try:
-        out, err = proc.communicate(json.dumps(jobs).encode(), timeout=timeout)
-    except Exception as exc:
-        proc.kill()
-        proc.communicate()
-        return [{"ok": False, "reason": f"clean check failed: {type(exc).__name__}"}] * len(jobs)
-    for line in reversed(out[-(1 << 22) :].decode("utf-8", "replace").splitlines()):
-        if line.startswith("{"):
-            try:
-                return list(json.loads(line)["results"])
-            except (ValueError, KeyError, TypeError):
+class Session:
+    """The worker's end of the clean process: one request per item, sent right after the item's
+    record cell, while the kernel (which may hold the values) still runs."""
+
+    def __init__(self, proc: subprocess.Popen, scratch: Path) -> None:
+        self.proc, self.scratch, self.count = proc, scratch, 0
+        self._lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        out = self.proc.stdout
+        while out is not None:
+            line = out.readline(1 << 22)
+            if not line:
                 break
-    tail = err[-2000:].decode("utf-8", "replace").strip().splitlines()
-    reason = f"clean check failed: {tail[-1][:200] if tail else 'no answer'}"
-    return [{"ok": False, "reason": reason}] * len(jobs)
+            self._lines.put(line.decode("utf-8", "replace"))
+        self._lines.put("")
+
+    def _answer(self, key: str, timeout: float) -> Any:
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self._lines.get(timeout=left)
+            except queue.Empty:
+                break
+            if not line:
+                self._lines.put("")  # the process ended: every later wait ends too
+                break
+            try:
+                message = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(message, dict) and key in message:
+                return message[key]
+        return None
+
+    def verify(self, jobs: list[dict], serve: Any, timeout: float) -> list[dict]:
+        """The results of `jobs`; `serve(path)` runs the kernel's end of the socket."""
+        if not jobs:
+            return []
+        self.count += 1
+        remote = any(j.get("remote") for j in jobs)
+        path = str(self.scratch / "run" / f"rpc-{self.count}.sock") if remote else None
+        try:
+            assert self.proc.stdin is not None
+            self.proc.stdin.write((json.dumps({"jobs": jobs, "socket": path}) + "\n").encode())
+            self.proc.stdin.flush()
+        except (OSError, AssertionError):
+            return [{"ok": False, "reason": "the clean check is not running"}] * len(jobs)
+        if path is not None:
+            if self._answer("listening", 60.0) is None:
+                return [{"ok": False, "reason": "the clean check did not start"}] * len(jobs)
+            serve(path)
+        results = self._answer("results", timeout)
+        if not isinstance(results, list) or len(results) != len(jobs):
+            return [{"ok": False, "reason": "the clean check did not finish"}] * len(jobs)
+        return [r if isinstance(r, dict) else {"ok": False, "reason": "?"} for r in results]
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.proc.kill()
+        with contextlib.suppress(Exception):
+            self.proc.wait(timeout=10)

@@ -177,7 +177,7 @@ def grade(
     workers: int | None = None,
     scheduler: str | None = None,
     sandbox: bool = True,
-    trust_unverifiable: bool = True,
+    trust_unverifiable: bool = False,
     disk: str | int | None = None,
     quiz_keys: str = "digest",
 ) -> GradeResult:

@@ -37,7 +37,6 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -247,6 +246,9 @@ def _instrument(nb: dict, items: list[dict], token: str) -> dict[int, dict]:
                 cells.append(_grader_cell(source))
         else:
             cells.append(cell)
+    # The kernel's end of the clean check's socket runs here (never in the notebook's order).
+    cells.append(_grader_cell("pass"))
+    cells[-1]["metadata"]["course_serve"] = True
     nb["cells"] = cells
     for i, c in enumerate(nb["cells"]):
         c["id"] = f"cell-{i}"
@@ -439,11 +441,13 @@ def _stream(name: str, text: str) -> Any:
 
 def execute(nb: dict, scratch: Path, limits: Limits, sandboxed: bool, log_path: Path,
             cgroup: _cgroup.Cgroup | None = None, token: str = "",
-            extra_env: dict[str, str] | None = None) -> dict:  # fmt: skip
+            extra_env: dict[str, str] | None = None, after: Any = None) -> dict:  # fmt: skip
     """Run the notebook; returns {nb, replies, stopped (reason or ''), seconds}.
 
     `scratch` is the sandbox's folder; `log_path` (the kernel's stdout and stderr) lies outside
-    it, where the student cannot swap it for a link or a FIFO."""
+    it, where the student cannot swap it for a link or a FIFO. `after(i, nb, replies, serve)`,
+    called after cell i, may run the serve cell with `serve(path)` ('' or why the kernel stopped)
+    and returns '' or why the run must stop."""
     import nbformat
 
     node = nbformat.from_dict(nb)
@@ -482,9 +486,26 @@ def execute(nb: dict, scratch: Path, limits: Limits, sandboxed: bool, log_path: 
     deadline = start + limits.notebook_timeout
     stopped = ""
     ran_to = -1
+    serve_at = next(
+        (i for i, c in enumerate(node.cells) if c.get("metadata", {}).get("course_serve")), -1
+    )
+
+    def serve(path: str) -> str:
+        cell = node.cells[serve_at]
+        cell.source, cell.outputs = _records.serve_cell(path), []
+        client._spent[serve_at] = 0
+        client.timeout = int(limits.cell_timeout)
+        try:
+            client.execute_cell(cell, serve_at)
+        except Exception as exc:
+            return _stop_reason(exc, serve_at, client.timeout, limits, limits.cell_timeout + 1)
+        return ""
+
     try:
         with client.setup_kernel(**kwargs):
             for i, cell in enumerate(node.cells):
+                if i == serve_at:
+                    continue
                 left = deadline - time.monotonic()
                 if left <= 0:
                     stopped = f"stopped at cell {i}: the notebook ran over its {limits.notebook_timeout:g} s limit"
@@ -496,6 +517,11 @@ def execute(nb: dict, scratch: Path, limits: Limits, sandboxed: bool, log_path: 
                 except Exception as exc:  # timeout, dead kernel, protocol garbage
                     stopped = _stop_reason(exc, i, client.timeout, limits, left)
                     break
+                if after is not None:
+                    why = after(i, node, client.replies, serve)
+                    if why:
+                        stopped = f"the clean check of cell {i}'s values: {why}"
+                        break
     except Exception as exc:
         if not stopped:
             stopped = (
@@ -723,7 +749,7 @@ def _grade(job: dict, result: dict, root: Path) -> None:
 def _run_and_score(job: dict, result: dict, limits: Limits, nb: dict, items: list[dict],
                    scratch: Path, root: Path, sandboxed: bool,
                    group: _cgroup.Cgroup | None) -> None:  # fmt: skip
-    for sub in ("home", "run", "work", "userhome"):
+    for sub in ("home", "run", "work", "userhome", "shared"):
         (scratch / sub).mkdir()
     token = "GRADER" + secrets.token_hex(8)
     by_cell = _instrument(nb, items, token)
@@ -733,10 +759,18 @@ def _run_and_score(job: dict, result: dict, limits: Limits, nb: dict, items: lis
     env = _kernel_env(scratch)
     # Graded quizzes: the learner's check records the answer and says nothing about it.
     mode = {QUIZ_MODE_ENV: "graded"} if job.get("quiz_keys") is not None else {}
+    checked: dict[str, Any] = {"jobs": [], "results": [], "known": {}, "answers": {}}
     try:
-        checker = _recheck.start(job["module"], scratch, limits, sandboxed, {**env, **mode},
-                                 group.wrap if group else None)  # fmt: skip
-        ran = execute(nb, scratch, limits, sandboxed, root / "kernel.log", group, token, mode)
+        # The clean check's temporary files (a fixture it hands to a function) live where the
+        # kernel sees them too: each sandbox has a /tmp of its own.
+        shared = {"TMPDIR": str(scratch / "shared")}
+        checker = _recheck.start(job["module"], scratch, limits, sandboxed,
+                                 {**env, **mode, **shared}, group.wrap if group else None)  # fmt: skip
+        session = _recheck.Session(checker, scratch)
+        after = _inline_check(job, limits, items, by_cell, token, session, checked)
+        ran = execute(nb, scratch, limits, sandboxed, root / "kernel.log", group, token, mode,
+                      after)  # fmt: skip
+        session.close()
     except SandboxUnavailable as exc:
         result["error"] = f"sandbox unavailable: {exc}"
         return
@@ -753,13 +787,11 @@ def _run_and_score(job: dict, result: dict, limits: Limits, nb: dict, items: lis
     # Everything after execution has its own hard limit: a row in time, whatever it holds.
     post: dict[str, Any] = {}
     worker = threading.Thread(
-        target=_post, args=(job, limits, ran, items, by_cell, token, checker, post), daemon=True
+        target=_post, args=(job, limits, ran, items, by_cell, token, checked, post), daemon=True
     )
     worker.start()
     worker.join(limits.post_timeout)
     if worker.is_alive() or "error" in post:
-        with contextlib.suppress(Exception):
-            checker.kill()
         result["error"] = post.get("error") or (
             f"grading after execution ran over its {limits.post_timeout:g} s limit"
         )
@@ -773,17 +805,54 @@ def _run_and_score(job: dict, result: dict, limits: Limits, nb: dict, items: lis
     result["error"] = ran["stopped"]
 
 
+def _inline_check(job: dict, limits: Limits, items: list[dict], by_cell: dict[int, dict],
+                  token: str, session: _recheck.Session, checked: dict) -> Any:  # fmt: skip
+    """The `after` hook of execute(): right after an item's record cell, while the kernel still
+    holds its values, the clean process checks them; results are collected in `checked`."""
+    source = job["source"]
+    instructor = {_meta(c).get("grade_id"): _src(c) for c in source["cells"]}
+    pre = _recheck.preamble(source)
+    records = {it["record_at"]: (i, it) for i, it in by_cell.items() if "record_at" in it}
+
+    def after(i: int, nb: Any, replies: dict, serve: Any) -> str:
+        if i not in records:
+            return ""
+        at, item = records[i]
+        test = copy.deepcopy(nb.cells[at])
+        _coalesce(test)
+        ok, _ = _cell_outcome(test, token, replies.get(at, ""), item["hidden"])
+        record = copy.deepcopy(nb.cells[i])
+        _coalesce(record)
+        cells = {at: test, i: record}
+        jobs, known = _recheck.jobs_for([item], cells, {item["grade_id"]: ok}, instructor, pre,
+                                        job.get("quiz_keys"), checked["answers"])  # fmt: skip
+        stopped = ""
+
+        def serve_once(path: str) -> None:
+            nonlocal stopped
+            stopped = serve(path)
+
+        results = session.verify(jobs, serve_once, max(60.0, limits.cell_timeout))
+        checked["jobs"] += jobs
+        checked["results"] += results
+        checked["known"].update(known)
+        checked["done"] = {*checked.get("done", set()), item["grade_id"]}
+        return stopped
+
+    return after
+
+
 def _post(job: dict, limits: Limits, ran: dict, items: list[dict], by_cell: dict[int, dict],
-          token: str, checker: subprocess.Popen, post: dict) -> None:  # fmt: skip
-    """Score, re-check, build the feedback; fills `post` (or post["error"])."""
+          token: str, checked: dict, post: dict) -> None:  # fmt: skip
+    """Score, build the feedback; fills `post` (or post["error"])."""
     try:
-        _score(job, limits, ran, items, by_cell, token, checker, post)
+        _score(job, limits, ran, items, by_cell, token, checked, post)
     except Exception as exc:
         post["error"] = f"grader error: {type(exc).__name__}: {_one_line(str(exc))}"
 
 
 def _score(job: dict, limits: Limits, ran: dict, items: list[dict], by_cell: dict[int, dict],
-           token: str, checker: subprocess.Popen, post: dict) -> None:  # fmt: skip
+           token: str, checked: dict, post: dict) -> None:  # fmt: skip
     executed = ran["nb"]
     passed, why = {}, {}
     for i, item in by_cell.items():
@@ -792,12 +861,17 @@ def _score(job: dict, limits: Limits, ran: dict, items: list[dict], by_cell: dic
         )
         passed[item["grade_id"]], why[item["grade_id"]] = ok, reason
     source = job["source"]
+    answers = checked["answers"]
+    known = dict(checked["known"])
+    done = checked.get("done", set())
     instructor = {_meta(c).get("grade_id"): _src(c) for c in source["cells"]}
-    answers: dict[str, Any] = {}
-    jobs, known = _recheck.jobs_for(items, executed.cells, passed, instructor,
-                                    _recheck.preamble(source), job.get("quiz_keys"), answers)  # fmt: skip
-    results = _recheck.run(checker, jobs, max(30.0, limits.post_timeout * 0.8))
-    clean = _recheck.verdicts(jobs, results, known)
+    rest = [it for it in items if it["grade_id"] not in done]
+    unchecked, more = _recheck.jobs_for(rest, executed.cells, passed, instructor, [],
+                                        job.get("quiz_keys"), answers)  # fmt: skip
+    known.update(more)
+    for j in unchecked:  # a pass the inline check never saw is not taken on trust
+        known[j["item"]] = {"verdict": "missing", "reason": "not re-checked outside the kernel"}
+    clean = _recheck.verdicts(checked["jobs"], checked["results"], known)
     trust = bool(job.get("trust_unverifiable"))
     scores, review, notes = {}, [], []
     for item in items:
