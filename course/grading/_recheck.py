@@ -1,12 +1,13 @@
 """The worker's side of the clean re-check: what to verify, and the verdict per item.
 
 For each test cell the kernel passed, the recording cell's record (read from that cell's own
-output) gives the values its `course.check` calls received. Plain values go to a fresh process
-(_verify.py) that runs the unpatched checks on them, and re-runs the item's hidden tests with
-those values bound to their names. A value that cannot be carried there (a function, a model,
-an object) makes the item "unverifiable": the kernel's verdict stands only for a value whose
-type really is a function or a library class (listed in notes), and not at all with `--strict`;
-anything else scores 0 and is listed for review.
+output) gives the values its `course.check` calls received: plain JSON, or a reference to a
+value the kernel keeps (a function, a data frame, a model). Each item's jobs go to the clean
+process (_verify.py) right after its record cell (`Session`): it runs the unpatched checks on
+the values, fetching or calling the kernel-held ones over a socket (_remote.py), and re-runs the
+item's hidden tests with the values bound to their names. A value that cannot cross makes the
+item "unverifiable": 0 and review, unless the instructor trusts the kernel (`--trust-kernel`)
+for a value whose type really is a function or a library class.
 
 Graded quizzes (`keys` given): a quiz answer is not sent to the clean process, whose only key is
 the package's digest; it is scored here against the instructor's key (course.quiz.matches).
@@ -18,6 +19,7 @@ import ast
 import contextlib
 import json
 import queue
+import shutil
 import subprocess
 import sys
 import threading
@@ -192,29 +194,38 @@ def verdicts(jobs: list[dict], results: list[dict], known: dict[str, dict]) -> d
 
 
 def start(module: str, scratch: Path, limits: Limits, sandboxed: bool, env: dict[str, str],
-          wrap: Any = None) -> subprocess.Popen:  # fmt: skip
-    """The clean checker starts with the notebook, imports, and waits for its jobs on stdin."""
+          wrap: Any = None, netns: str | None = None) -> subprocess.Popen:  # fmt: skip
+    """The clean checker: imports, then waits for requests on stdin. `netns`: the kernel's
+    network namespace (root only), so that it reaches the model server the notebook started."""
     cmd = [sys.executable, "-I", "-m", "course.grading._verify", module]
     if sandboxed:
-        cmd = prefix(scratch, limits) + cmd
+        cmd = prefix(scratch, limits, share_net=bool(netns)) + cmd
+        if netns:
+            cmd = [shutil.which("nsenter") or "nsenter", f"--net={netns}", "--", *cmd]
         cmd = wrap(cmd) if wrap else cmd
     return subprocess.Popen(
-        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         env=env, cwd=str(scratch / "run"),
     )  # fmt: skip
 
 
 class Session:
     """The worker's end of the clean process: one request per item, sent right after the item's
-    record cell, while the kernel (which may hold the values) still runs."""
+    record cell, while the kernel (which may hold the values) still runs. The process starts
+    once the kernel runs (`begin`), in its network namespace where that is possible."""
 
-    def __init__(self, proc: subprocess.Popen, scratch: Path) -> None:
-        self.proc, self.scratch, self.count = proc, scratch, 0
+    def __init__(self, launch: Any, scratch: Path) -> None:
+        self.launch, self.scratch, self.count = launch, scratch, 0
+        self.proc: subprocess.Popen | None = None
         self._lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
+
+    def begin(self, netns: str | None) -> None:
+        if self.proc is None:
+            self.proc = self.launch(netns)
+            threading.Thread(target=self._read, daemon=True).start()
 
     def _read(self) -> None:
-        out = self.proc.stdout
+        out = self.proc.stdout if self.proc is not None else None
         while out is not None:
             line = out.readline(1 << 22)
             if not line:
@@ -244,6 +255,8 @@ class Session:
         """The results of `jobs`; `serve(path)` runs the kernel's end of the socket."""
         if not jobs:
             return []
+        self.begin(None)
+        assert self.proc is not None
         self.count += 1
         remote = any(j.get("remote") for j in jobs)
         path = str(self.scratch / "run" / f"rpc-{self.count}.sock") if remote else None
@@ -263,6 +276,8 @@ class Session:
         return [r if isinstance(r, dict) else {"ok": False, "reason": "?"} for r in results]
 
     def close(self) -> None:
+        if self.proc is None:
+            return
         with contextlib.suppress(Exception):
             self.proc.kill()
         with contextlib.suppress(Exception):

@@ -36,6 +36,7 @@ _EXACT: frozenset[tuple[str, str]] = frozenset(
     | {("builtins", n) for n in ("list", "tuple", "dict", "set", "frozenset", "slice", "range")}
     | {("builtins", "object")}
     | {("datetime", n) for n in ("datetime", "date", "time", "timedelta", "timezone")}
+    | {("pathlib", n) for n in ("Path", "PosixPath", "PurePath", "PurePosixPath")}
     | {("collections", "OrderedDict"), ("copyreg", "_reconstructor"), ("copyreg", "__newobj__")}
     # numpy arrays and scalars (numpy 2 spells numpy._core, numpy 1 numpy.core)
     | {(f"numpy.{core}.multiarray", "_reconstruct") for core in ("core", "_core")}
@@ -76,6 +77,11 @@ _EXACT: frozenset[tuple[str, str]] = frozenset(
         ("sklearn.ensemble._hist_gradient_boosting.predictor", "TreePredictor"),
         ("sklearn.ensemble._hist_gradient_boosting.binning", "_BinMapper"),
         ("sklearn._loss._loss", "__pyx_unpickle_CyHalfMultinomialLoss"),
+        # a fitted search: its scorer, and the masked arrays of cv_results_
+        ("sklearn.metrics._scorer", "_Scorer"),
+        ("numpy.ma.core", "MaskedArray"),
+        ("numpy.ma", "MaskedArray"),
+        ("numpy.ma.core", "_mareconstruct"),
     }
 )
 
@@ -173,8 +179,11 @@ def _type_allowed(family: str, module: str, cls: type) -> bool:
         if _within(module, _SKLEARN_HELPERS):
             return _within(home, _SKLEARN_HELPERS)
         from sklearn.base import BaseEstimator
+        from sklearn.model_selection import BaseCrossValidator
+        from sklearn.model_selection._split import BaseShuffleSplit
 
-        return issubclass(cls, BaseEstimator)
+        # Estimators, and the splitters a search holds (cv=StratifiedKFold(...)).
+        return issubclass(cls, (BaseEstimator, BaseCrossValidator, BaseShuffleSplit))
     return family == "mlflow" and _within(home, _MLFLOW)
 
 
@@ -200,6 +209,8 @@ class _Unpickler(pickle.Unpickler):
             return _getattr_zoneinfo
         if (module, name) in _EXACT:
             return _resolve(module, name, listed=True)
+        if _metric(module, name):  # a scorer's score function: a pure computation
+            return _resolve(module, name, listed=True)
         family = _family(module)
         if family is None or not all(p and not p.startswith("_") for p in name.split(".")):
             raise Refused(f"refused to load {dotted}: not a data type the grader accepts")
@@ -210,6 +221,18 @@ class _Unpickler(pickle.Unpickler):
 
     def persistent_load(self, pid: Any) -> Any:
         raise Refused("refused: a persistent id (the grader sends no out-of-band objects)")
+
+
+def _metric(module: str, name: str) -> bool:
+    """A public scikit-learn metric function (``roc_auc_score``), as a scorer pickles it."""
+    if not module.startswith("sklearn.metrics.") or module.split(".")[2].startswith("__"):
+        return False
+    import sklearn.metrics
+
+    if name not in sklearn.metrics.__all__:
+        return False
+    obj = getattr(sklearn.metrics, name, None)
+    return callable(obj) and not isinstance(obj, type) and obj.__module__ == module
 
 
 _LEAVES = frozenset({type(None), bool, int, float, complex, str, bytes, bytearray, range, slice})

