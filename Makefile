@@ -49,6 +49,7 @@ lab: install
 # services (Colab wheel, classroom database, the hostile and trust grading batches, the model's
 # container image); the rest beside it.
 SIDE := tests/journey tests/colab tests/classroom tests/grading/test_hostile.py tests/grading/test_trust.py \
+	tests/grading/test_trust_functions.py \
 	tests/stack/test_container.py
 
 test: install system-deps

@@ -31,11 +31,15 @@ pytestmark = [
     ),
 ]
 
-# The kernel's verdict forged: the check patched away, the hidden tests dropped from the cell.
+# The kernel's verdict forged: the check patched away, the hidden tests dropped from the cell,
+# and the grader's cells that put IPython back turned into no-ops.
 FORGE = """
 import course
 course.check = lambda *a, **k: print("ok")
 def _drop_hidden(lines):
+    text = "".join(lines)
+    if "_course_grader_reset" in text and "_course_grader_record" not in text:
+        return ["pass\\n"]
     out, skip = [], False
     for ln in lines:
         skip = skip or ln.startswith("### BEGIN HIDDEN TESTS")
