@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
+from _attacks import DROP_HIDDEN, PATCH_CHECK
 
 REPO = Path(__file__).resolve().parents[2]
 SLUG = "00_welcome"
@@ -33,25 +34,6 @@ pytestmark = [
     ),
 ]
 
-# Student code that keeps the kernel saying "pass" without the work; it also turns the
-# grader's reset cells into no-ops, as a determined student would.
-DROP_HIDDEN = """
-def _drop_hidden(lines):
-    text = "".join(lines)
-    if "_course_grader_reset" in text and "_course_grader_record" not in text:
-        return ["pass\\n"]
-    out, skip = [], False
-    for ln in lines:
-        if ln.startswith("### BEGIN HIDDEN TESTS"):
-            skip = True
-        if not skip:
-            out.append(ln)
-        if ln.startswith("### END HIDDEN TESTS"):
-            skip = False
-    return out
-get_ipython().input_transformers_cleanup.append(_drop_hidden)
-"""
-PATCH_CHECK = "import course\ncourse.check = lambda *a, **k: print('ok')\n"
 FAKE = """
 class Fake(dict):
     pass

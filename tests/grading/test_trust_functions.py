@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from _attacks import DROP_HIDDEN, PATCH_CHECK
 
 REPO = Path(__file__).resolve().parents[2]
 SLUG = "01_reproducible_training"
@@ -33,22 +34,7 @@ pytestmark = [
 
 # The kernel's verdict forged: the check patched away, the hidden tests dropped from the cell,
 # and the grader's cells that put IPython back turned into no-ops.
-FORGE = """
-import course
-course.check = lambda *a, **k: print("ok")
-def _drop_hidden(lines):
-    text = "".join(lines)
-    if "_course_grader_reset" in text and "_course_grader_record" not in text:
-        return ["pass\\n"]
-    out, skip = [], False
-    for ln in lines:
-        skip = skip or ln.startswith("### BEGIN HIDDEN TESTS")
-        if not skip:
-            out.append(ln)
-        skip = skip and not ln.startswith("### END HIDDEN TESTS")
-    return out
-get_ipython().input_transformers_cleanup.append(_drop_hidden)
-"""
+FORGE = PATCH_CHECK + DROP_HIDDEN
 ATTACKS = {
     # A constant instead of a hash.
     "wrong_function": "def fingerprint(frame):\n    return '0' * 16\n",
