@@ -209,6 +209,9 @@ def start(module: str, scratch: Path, limits: Limits, sandboxed: bool, env: dict
     )  # fmt: skip
 
 
+_START_TIMEOUT = 300.0  # seconds for the clean process's imports and setup, under load
+
+
 class Session:
     """The worker's end of the clean process: one request per item, sent right after the item's
     record cell, while the kernel (which may hold the values) still runs. The process starts
@@ -217,6 +220,7 @@ class Session:
     def __init__(self, launch: Any, scratch: Path) -> None:
         self.launch, self.scratch, self.count = launch, scratch, 0
         self.proc: subprocess.Popen | None = None
+        self.ready = False
         self._lines: queue.Queue[str] = queue.Queue()
 
     def begin(self, netns: str | None) -> None:
@@ -257,6 +261,10 @@ class Session:
             return []
         self.begin(None)
         assert self.proc is not None
+        # Its start (imports, the state dir) is the grader's cost, not a limit on the work.
+        if not self.ready and self._answer("ready", _START_TIMEOUT) is None:
+            return [{"ok": False, "reason": "the clean check did not start"}] * len(jobs)
+        self.ready = True
         self.count += 1
         remote = any(j.get("remote") for j in jobs)
         path = str(self.scratch / "run" / f"rpc-{self.count}.sock") if remote else None

@@ -83,7 +83,7 @@ def _course_grader_record(exprs, nonce, ns):
             out.append({"value": plain(value)})
         except Unplain as exc:
             # Kept here for the clean process, which fetches or calls it over a socket.
-            key = f"{nonce}{i}"
+            key = f"{nonce[::-1]}{i}"  # not the nonce itself: the record line holds it
             refs[key] = value
             out.append({"type": str(exc.args[0])[:200], "real": bool(exc.args[-1]), "ref": key,
                         "callable": callable(value) and not isinstance(value, type),

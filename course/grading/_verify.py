@@ -34,10 +34,14 @@ def main() -> None:
 
         with contextlib.suppress(Exception):
             import mlflow  # noqa: F401
-        with contextlib.suppress(Exception):
-            course.setup(module, verbose=False)
+        _say(answer, {"ready": True})
+        connected = False
         for line in sys.stdin.buffer:
             request = json.loads(line.decode("utf-8", "replace") or "{}")
+            if not connected:  # after the notebook's own setup: never two migrations at once
+                with contextlib.suppress(Exception):
+                    course.setup(module, verbose=False)
+                connected = True
             channel = None
             if request.get("socket"):
                 from course.grading._remote import Channel
