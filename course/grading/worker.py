@@ -784,7 +784,9 @@ def _run_and_score(job: dict, result: dict, limits: Limits, nb: dict, items: lis
     env = _kernel_env(scratch)
     # Graded quizzes: the learner's check records the answer and says nothing about it.
     mode = {QUIZ_MODE_ENV: "graded"} if job.get("quiz_keys") is not None else {}
-    checked: dict[str, Any] = {"jobs": [], "results": [], "known": {}, "answers": {}}
+    checked: dict[str, Any] = {"jobs": [], "results": [], "known": {}, "answers": {},
+                               "done": set()}  # fmt: skip
+    session = None
     try:
         # The clean check's temporary files (a fixture it hands to a function) live where the
         # kernel sees them too: each sandbox has a /tmp of its own.
@@ -798,11 +800,12 @@ def _run_and_score(job: dict, result: dict, limits: Limits, nb: dict, items: lis
         after = _inline_check(job, limits, items, by_cell, token, session, checked)
         ran = execute(nb, scratch, limits, sandboxed, root / "kernel.log", group, token, mode,
                       after)  # fmt: skip
-        session.close()
     except SandboxUnavailable as exc:
         result["error"] = f"sandbox unavailable: {exc}"
         return
     finally:
+        if session is not None:  # the clean process never outlives the kernel it checked
+            session.close()
         if not sandboxed:
             from ..serving import stop_all
 
@@ -866,7 +869,7 @@ def _inline_check(job: dict, limits: Limits, items: list[dict], by_cell: dict[in
         checked["jobs"] += jobs
         checked["results"] += results
         checked["known"].update(known)
-        checked["done"] = {*checked.get("done", set()), item["grade_id"]}
+        checked["done"].add(item["grade_id"])
         return stopped
 
     return after
@@ -893,7 +896,7 @@ def _score(job: dict, limits: Limits, ran: dict, items: list[dict], by_cell: dic
     source = job["source"]
     answers = checked["answers"]
     known = dict(checked["known"])
-    done = checked.get("done", set())
+    done = checked["done"]
     instructor = {_meta(c).get("grade_id"): _src(c) for c in source["cells"]}
     rest = [it for it in items if it["grade_id"] not in done]
     unchecked, more = _recheck.jobs_for(rest, executed.cells, passed, instructor, [],
