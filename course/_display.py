@@ -6,7 +6,13 @@ from typing import Any
 
 from ._errors import CheckError, InternalCheckError
 
-_LABELS = {"NotAttempted": "Not attempted", "InternalCheckError": "Course bug"}
+_LABELS = {"NotAttempted": "Not attempted", "InternalCheckError": "Course bug",
+           "CheckError": "Incorrect"}  # fmt: skip
+
+
+def label_of(ename: str) -> str:
+    """The word a learner reads before a failed check's message (the grader's feedback too)."""
+    return _LABELS.get(ename, ename)
 
 
 def _short(shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None) -> None:

@@ -20,11 +20,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .. import _catalog
 from .._errors import CourseError
 from . import _nbgrader, _quizkeys
 from ._files import Refused, read_bounded, safe_text, write_text
+from ._types import Job, Result
 from .sandbox import Limits
 from .submissions import Submission, discover
 
@@ -126,21 +128,21 @@ def _client(scheduler: str | None, workers: int):
     return Client(cluster), cluster
 
 
-def _save(course_dir: Path, out: Path, slug: str, sub: Submission, res: dict,
+def _save(course_dir: Path, out: Path, slug: str, sub: Submission, res: Result,
           content: str) -> None:  # fmt: skip
     """Files and gradebook rows of one result, written by this (the only) process."""
     sid = sub.student_id
     (out / "logs").mkdir(parents=True, exist_ok=True)
     write_text(
         out / "logs" / f"{sid}.log",
-        "\n".join([f"status: {res['status']} {res['error']}", *res.get("notes", []),
-                   *res.get("review", []), "--- kernel output ---", res.get("log", "")]),
+        "\n".join([f"status: {res.status} {res.error}", *res.notes, *res.review,
+                   "--- kernel output ---", res.log]),
     )  # fmt: skip
-    if res["status"] != "graded":
+    if res.status != "graded":
         return
     (out / "feedback").mkdir(exist_ok=True)
-    write_text(out / "feedback" / f"{sid}.html", res["feedback"])
-    for kind, text in (("submitted", content), ("autograded", res["executed"])):
+    write_text(out / "feedback" / f"{sid}.html", res.feedback or "")
+    for kind, text in (("submitted", content), ("autograded", res.executed or "")):
         nb_path = course_dir / kind / sid / slug / f"{slug}.ipynb"
         nb_path.parent.mkdir(parents=True, exist_ok=True)
         write_text(nb_path, text)
@@ -157,10 +159,10 @@ def _save(course_dir: Path, out: Path, slug: str, sub: Submission, res: dict,
         except MissingEntry:
             pass
         gb.add_submission(slug, sid)
-        for gid, item in res["items"].items():
+        for gid, item in res.items.items():
             grade = gb.find_grade(gid, slug, slug, sid)
-            grade.auto_score = item["score"]
-            grade.needs_manual_grade = bool(res.get("review"))
+            grade.auto_score = item.score
+            grade.needs_manual_grade = bool(res.review)
         gb.db.commit()
 
 
@@ -227,7 +229,7 @@ def grade(
         api = _nbgrader.api(course_dir)
         _nbgrader.generate(api, mod.slug)
 
-    limits: dict[str, float | int] = {}
+    limits: dict[str, Any] = {}
     if cell_timeout:
         limits["cell_timeout"] = float(cell_timeout)
     if notebook_timeout:
@@ -246,9 +248,8 @@ def grade(
     for sub in subs:
         content = _read_submission(sub.path)
         contents[sub.student_id] = content
-        jobs.append({"student_id": sub.student_id, "module": mod.id, "content": content,
-                     "source": src_nb, "release": rel_nb, "limits": limits, "sandbox": sandbox,
-                     "trust_unverifiable": trust_unverifiable, "quiz_keys": keys})  # fmt: skip
+        jobs.append(Job(sub.student_id, mod.id, content, src_nb, rel_nb, Limits(**limits), sandbox,
+                        trust_unverifiable, keys))  # fmt: skip
 
     results = _run_batch(jobs, subs, mod.id, workers, scheduler, progress, Limits(**limits),
                          lambda sub, res: _save(course_dir, out, mod.slug, sub, res,
@@ -256,18 +257,15 @@ def grade(
     rows: list[Row] = []
     for sub in subs:
         res = results[sub.student_id]
-        row = Row(
-            sub.student_id, mod.id, None, max_score, res["status"], res.get("error", ""), sub.label
-        )
-        if res["status"] == "graded":
-            row.score = float(res["score"])
-            row.items = {g: float(v["score"]) for g, v in res["items"].items()}
-        row.review = "; ".join(res.get("review", []))
-        row.notes = "; ".join([*sub.notes, *res.get("notes", [])])
-        row.seconds = float(res.get("seconds", 0.0))
-        row.exec_seconds = float(res.get("exec_seconds", 0.0))
-        if res.get("exec_seconds") or res["status"] == "graded":
-            row.sandboxed = "yes" if res.get("sandboxed") else "no"
+        row = Row(sub.student_id, mod.id, None, max_score, res.status, res.error, sub.label)
+        if res.status == "graded":
+            row.score = float(res.score or 0.0)
+            row.items = {g: float(v.score) for g, v in res.items.items()}
+        row.review = "; ".join(res.review)
+        row.notes = "; ".join([*sub.notes, *res.notes])
+        row.seconds, row.exec_seconds = res.seconds, res.exec_seconds
+        if res.exec_seconds or res.status == "graded":
+            row.sandboxed = "yes" if res.sandboxed else "no"
         rows.append(row)
     if students:
         kept = _read_csv(out / "grades.csv", exclude=set(students))
@@ -303,14 +301,12 @@ def _source_keys(module: str, src_nb: dict, rel_nb: dict, limits: dict, sandbox:
     if progress:
         print(f"{module}: computing quiz key(s) {', '.join(todo)} with one run of the "
               "instructor's notebook", flush=True)  # fmt: skip
-    res = grade_submission({"student_id": "instructor", "module": module,
-                            "content": json.dumps(src_nb), "source": src_nb, "release": rel_nb,
-                            "limits": limits, "sandbox": sandbox, "quiz_keys": keys,
-                            "want_answers": True})  # fmt: skip
-    answers = res.get("answers") or {}
+    res = grade_submission(Job("instructor", module, json.dumps(src_nb), src_nb, rel_nb,
+                               Limits(**limits), sandbox, quiz_keys=keys, want_answers=True))  # fmt: skip
+    answers = res.answers or {}
     missing = [q for q in todo if answers.get(q) is None]
     if missing:
-        why = res.get("error") or "its answer cell did not run to a plain value"
+        why = res.error or "its answer cell did not run to a plain value"
         raise CourseError(
             f"the instructor's notebook gave no key for {', '.join(missing)} ({why}); "
             "fix solutions/ or grade with --quiz-keys digest"
@@ -332,19 +328,15 @@ def _read_submission(path: Path) -> str:
         return f"<unreadable: {type(exc).__name__}>"
 
 
-def _error_result(sid: str, why: str) -> dict:
-    return {"student_id": sid, "status": "error", "items": {}, "error": why}
-
-
-def _run_batch(jobs: list[dict], subs: list[Submission], module: str, workers: int | None,
+def _run_batch(jobs: list[Job], subs: list[Submission], module: str, workers: int | None,
                scheduler: str | None, progress: bool, limits: Limits,
-               save: Callable[[Submission, dict], None]) -> dict[str, dict]:  # fmt: skip
+               save: Callable[[Submission, Result], None]) -> dict[str, Result]:  # fmt: skip
     """Every job graded on Dask; a result per student, an error one for any lost or late."""
     from .worker import grade_submission
 
     workers = workers or os.cpu_count() or 1
     client, cluster = _client(scheduler, min(workers, len(jobs)))
-    results: dict[str, dict] = {}
+    results: dict[str, Result] = {}
     # A hard limit for the batch: every submission's own limits, run `workers` at a time.
     per_job = limits.notebook_timeout + limits.post_timeout + 300
     deadline = time.monotonic() + per_job * math.ceil(len(jobs) / max(1, workers))
@@ -356,7 +348,7 @@ def _run_batch(jobs: list[dict], subs: list[Submission], module: str, workers: i
             grade_submission,
             jobs,
             pure=False,
-            key=[f"grade-{j['student_id']}-{i}" for i, j in enumerate(jobs)],
+            key=[f"grade-{j.student_id}-{i}" for i, j in enumerate(jobs)],
         )
         if progress:
             from tqdm.auto import tqdm
@@ -369,8 +361,8 @@ def _run_batch(jobs: list[dict], subs: list[Submission], module: str, workers: i
             if not done and left <= 0:
                 for fut, sub in pending.items():
                     fut.cancel()
-                    results[sub.student_id] = _error_result(
-                        sub.student_id, "grading did not finish within the batch's time limit"
+                    results[sub.student_id] = Result(
+                        sub.student_id, error="grading did not finish within the batch's time limit"
                     )
                     save(sub, results[sub.student_id])
                 break
@@ -379,9 +371,9 @@ def _run_batch(jobs: list[dict], subs: list[Submission], module: str, workers: i
                 try:
                     res = fut.result()
                 except Exception as exc:  # a worker lost, a scheduler gone: still a row
-                    res = _error_result(
+                    res = Result(
                         sub.student_id,
-                        f"worker failed: {type(exc).__name__}: {_last_line(str(exc))}",
+                        error=f"worker failed: {type(exc).__name__}: {_last_line(str(exc))}",
                     )
                 results[sub.student_id] = res
                 save(sub, res)

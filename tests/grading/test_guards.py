@@ -54,10 +54,9 @@ def test_a_worker_without_a_sandbox_gives_an_error_row_not_an_unsandboxed_run(mo
 
     monkeypatch.setattr(worker, "probe", lambda: "bwrap missing on this worker")
     nb = json.loads(SOLUTION.read_text(encoding="utf-8"))
-    res = worker.grade_submission({"student_id": "a", "module": "m00", "content": json.dumps(nb),
-                                   "source": nb, "release": nb, "sandbox": True})  # fmt: skip
-    assert res["status"] == "error" and "sandbox unavailable" in res["error"]
-    assert res["sandboxed"] is False and res["exec_seconds"] == 0.0
+    res = worker.grade_submission(worker.Job("a", "m00", json.dumps(nb), nb, nb, sandbox=True))
+    assert res.status == "error" and "sandbox unavailable" in res.error
+    assert res.sandboxed is False and res.exec_seconds == 0.0
 
 
 # 2 and 3. Reads of what the sandbox could write; writes of student text.

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from course.grading import _quizkeys, _recheck, _records
+from course.grading._types import Call, Item, Job, Result, Verdict
 
 REPO = Path(__file__).resolve().parents[2]
 SOLUTIONS = sorted(REPO.glob("solutions/[0-9][0-9]_*/[0-9][0-9]_*.ipynb"))
@@ -71,17 +72,18 @@ def test_computed_keys_come_from_one_run_of_the_instructors_notebook(monkeypatch
     nb = {"cells": [_answer_cell("m03_q9_gain_answer", "q9 = round(gain, 3)"),
                     _answer_cell("m03_q8_pick_answer", "q8 = 'b'")]}  # fmt: skip
     nb["cells"][1]["source"] = nb["cells"][1]["source"].replace("q9 = None", "q8 = None")
-    runs: list[dict] = []
+    runs: list = []
 
-    def run(job: dict) -> dict:
+    def run(job: Job) -> Result:
         runs.append(job)
-        return {"status": "graded", "error": "", "answers": {"m03.q9": 0.012}}
+        return Result("instructor", "graded", answers={"m03.q9": 0.012})
 
     monkeypatch.setattr(worker, "grade_submission", run)
     keys = grading._source_keys("m03", nb, nb, {}, True, progress=False)
     assert keys == {"m03.q8": "b", "m03.q9": 0.012}
-    assert len(runs) == 1 and runs[0]["want_answers"] and runs[0]["quiz_keys"] == {"m03.q8": "b"}
-    monkeypatch.setattr(worker, "grade_submission", lambda job: {"error": "stopped at cell 3"})
+    assert len(runs) == 1 and runs[0].want_answers and runs[0].quiz_keys == {"m03.q8": "b"}
+    monkeypatch.setattr(worker, "grade_submission",
+                        lambda job: Result("instructor", error="stopped at cell 3"))  # fmt: skip
     with pytest.raises(CourseError, match=r"no key for m03.q9 \(stopped at cell 3\)"):
         grading._source_keys("m03", nb, nb, {}, True, progress=False)
 
@@ -103,27 +105,27 @@ def test_matches_normalises_like_the_check_and_keeps_its_tolerance_grid() -> Non
 
 def test_the_verdict_comes_from_the_instructors_key_not_the_digest() -> None:
     keys = {"m00.q2": "c"}  # an instructor who changed the answer in their own solutions/
-    assert _recheck.quiz_verdict("m00.q2", "c", keys)["verdict"] == "pass"
-    assert _recheck.quiz_verdict("m00.q2", "a", keys)["verdict"] == "wrong"  # the digest's
-    assert _recheck.quiz_verdict("m00.q2", "z", keys)["verdict"] == "wrong"
-    assert _recheck.quiz_verdict("m00.q3", "c", keys)["verdict"] == "missing"
+    assert _recheck.quiz_verdict("m00.q2", "c", keys).verdict is Verdict.PASS
+    assert _recheck.quiz_verdict("m00.q2", "a", keys).verdict is Verdict.WRONG  # the digest's
+    assert _recheck.quiz_verdict("m00.q2", "z", keys).verdict is Verdict.WRONG
+    assert _recheck.quiz_verdict("m00.q3", "c", keys).verdict is Verdict.MISSING
 
 
 def test_graded_quiz_answers_never_reach_the_clean_process() -> None:
     _, nonce = _records.record_cell([("answer", "q2")])
     cell = {"outputs": [{"output_type": "stream", "name": "stdout",
                          "text": f"{nonce}{json.dumps([{'value': 'b'}])}\n"}]}  # fmt: skip
-    item = {"grade_id": "m00_q2_embedded", "auto": True, "hidden": False, "record_at": 0,
-            "nonce": nonce, "calls": [{"kind": "quiz", "id": "m00.q2", "args": {"answer": "q2"}}]}  # fmt: skip
+    item = Item("m00_q2_embedded", 1.0, auto=True, calls=(Call("quiz", "m00.q2", {"answer": "q2"}),),
+                record_at=0, nonce=nonce)  # fmt: skip
     passed = {"m00_q2_embedded": True}
     jobs, known = _recheck.jobs_for([item], [cell], passed, {}, [])
     assert [j["kind"] for j in jobs] == ["quiz"] and not known  # digest mode: the clean check
     answers: dict = {}
     jobs, known = _recheck.jobs_for([item], [cell], passed, {}, [], {"m00.q2": "a"}, answers)
-    assert jobs == [] and known["m00_q2_embedded"]["verdict"] == "wrong"
+    assert jobs == [] and known["m00_q2_embedded"].verdict is Verdict.WRONG
     assert answers == {"m00.q2": "b"}
     out = _recheck.verdicts(jobs, [], known)
-    assert out["m00_q2_embedded"]["verdict"] == "wrong"
+    assert out["m00_q2_embedded"].verdict is Verdict.WRONG
 
 
 # The learner's side
