@@ -280,6 +280,7 @@ def grade(
     from .report import export_gradebook, summarize
 
     summarize(out, mod.id, all_rows, grade_ids, points)
+    _write_timings(out / "timings.json", {sid: res.timings for sid, res in results.items()})
     export_gradebook(course_dir, out / "nbgrader-export.csv")
     return GradeResult(mod.id, out, grade_ids, rows)
 
@@ -386,6 +387,12 @@ def _run_batch(jobs: list[Job], subs: list[Submission], module: str, workers: in
         if cluster is not None:
             cluster.close()
     return results
+
+
+def _write_timings(path: Path, timings: dict[str, dict[str, float]]) -> None:
+    """Seconds per grading stage per student: where a slow batch spends its time."""
+    rounded = {sid: {k: round(v, 2) for k, v in t.items()} for sid, t in timings.items()}
+    write_text(path, json.dumps(rounded, indent=1, sort_keys=True))
 
 
 def parse_size(value: str | int) -> int:

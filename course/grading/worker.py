@@ -139,6 +139,7 @@ def _run(job: Job, ins: Instrumented, scratch: Path, log: Path, group: Any,
     parts = dict(ran.timings)
     parts["clean checks"] = parts.get("clean checks", 0.0) - session.waited
     clock.split("execution", {**parts, "waiting for the clean process": session.waited})
+    clock.seconds.update({f"clean check of {g}": s for g, s in checker.seconds.items()})
     return ran, checker
 
 
@@ -155,6 +156,7 @@ class _Checker:
     known: dict[str, Clean] = field(default_factory=dict)
     answers: dict[str, Any] = field(default_factory=dict)
     done: set[str] = field(default_factory=set)
+    seconds: dict[str, float] = field(default_factory=dict)  # grade id -> its clean check
 
     def __post_init__(self) -> None:
         self.instructor = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): source(c)
@@ -178,7 +180,10 @@ class _Checker:
             stopped = serve(path)
 
         limit = max(60.0, self.job.limits.cell_timeout)
+        t = time.monotonic()
         self.results += self.session.verify(jobs, serve_once, limit)
+        if jobs:
+            self.seconds[item.grade_id] = time.monotonic() - t
         self.jobs += jobs
         self.known.update(known)
         self.done.add(item.grade_id)
