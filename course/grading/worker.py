@@ -16,24 +16,24 @@ local or remote) and never raises: whatever the submission does, it returns a `R
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import os
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import _cgroup, _feedback, _files, _recheck, _score, _session
-from ._cells import source
+from . import _cgroup, _feedback, _files, _score, _session
+from ._clock import Clock
 from ._execute import execute, one_line
+from ._inline import Checker
 from ._instrument import Instrumented, instrument, new_token
 from ._kernel import kernel_env
 from ._rebuild import rebuild
-from ._types import Clean, Execution, Item, Job, Outcome, Rebuilt, Result, Verdict
+from ._types import Execution, Job, Rebuilt, Result
 from .sandbox import SandboxUnavailable, own, probe
 
 __all__ = ["Job", "Result", "grade_submission"]
@@ -44,7 +44,7 @@ QUIZ_MODE_ENV = "COURSE_QUIZ_MODE"  # course.quiz.MODE_ENV; set when the job has
 def grade_submission(job: Job) -> Result:
     """Grade one submission; never raises. See the module docstring."""
     t0 = time.monotonic()
-    clock = _Clock()
+    clock = Clock()
     try:
         with tempfile.TemporaryDirectory(
             prefix="cg-", dir=job.tmp, ignore_cleanup_errors=True
@@ -59,7 +59,7 @@ def grade_submission(job: Job) -> Result:
     return _safe(replace(result, seconds=time.monotonic() - t0, timings=clock.seconds))
 
 
-def _grade(job: Job, tmp: Path, clock: _Clock) -> Result:
+def _grade(job: Job, tmp: Path, clock: Clock) -> Result:
     clock.start("rebuild")
     try:
         rebuilt = rebuild(job.source, job.release, json.loads(job.content))
@@ -110,7 +110,7 @@ def _scratch(scratch: Path, job: Job) -> Iterator[tuple[Path, Any, tuple[str, ..
 
 
 def _run(job: Job, ins: Instrumented, scratch: Path, log: Path, group: Any,
-         clock: _Clock) -> tuple[Execution, _Checker]:  # fmt: skip
+         clock: Clock) -> tuple[Execution, Checker]:  # fmt: skip
     """Execute with the clean check after each recording cell; the clean process never
     outlives the kernel it checked."""
     # Graded quizzes: the learner's check records the answer and says nothing about it.
@@ -124,7 +124,7 @@ def _run(job: Job, ins: Instrumented, scratch: Path, log: Path, group: Any,
                                      netns),
         scratch,
     )  # fmt: skip
-    checker = _Checker(job, ins, session)
+    checker = Checker(job, ins, session)
     clock.start("execution")
     try:
         ran = execute(ins.nb, scratch, job.limits, job.sandbox, log, group, ins.token, mode,
@@ -143,79 +143,8 @@ def _run(job: Job, ins: Instrumented, scratch: Path, log: Path, group: Any,
     return ran, checker
 
 
-@dataclass
-class _Checker:
-    """The `after` hook of execute(): right after an item's recording cell, while the kernel
-    still holds its values, the clean process checks them. Collects the jobs and results."""
-
-    job: Job
-    ins: Instrumented
-    session: _session.Session
-    jobs: list[dict] = field(default_factory=list)
-    results: list[dict] = field(default_factory=list)
-    known: dict[str, Clean] = field(default_factory=dict)
-    answers: dict[str, Any] = field(default_factory=dict)
-    done: set[str] = field(default_factory=set)
-    seconds: dict[str, float] = field(default_factory=dict)  # grade id -> its clean check
-
-    def __post_init__(self) -> None:
-        self.instructor = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id"): source(c)
-                           for c in self.job.source["cells"]}  # fmt: skip
-        self.preamble = _recheck.preamble(self.job.source)
-        self.records = self.ins.records
-
-    def after(self, i: int, nb: Any, replies: dict[int, str], serve: Any) -> str:
-        if self.session.proc is None:  # once the kernel runs: its imports overlap the notebook
-            self.session.begin(serve.netns())
-        if i not in self.records:
-            return ""
-        at, item = self.records[i]
-        cells = {at: _coalesced(nb.cells[at]), i: _coalesced(nb.cells[i])}
-        passed = _score.outcome(cells[at], self.ins.token, replies.get(at, ""), item.hidden).passed
-        jobs, known = self._plan([item], cells, {item.grade_id: passed}, self.preamble)
-        stopped = ""
-
-        def serve_once(path: str) -> None:
-            nonlocal stopped
-            stopped = serve(path)
-
-        limit = max(60.0, self.job.limits.cell_timeout)
-        t = time.monotonic()
-        self.results += self.session.verify(jobs, serve_once, limit)
-        if jobs:
-            self.seconds[item.grade_id] = time.monotonic() - t
-        self.jobs += jobs
-        self.known.update(known)
-        self.done.add(item.grade_id)
-        return stopped
-
-    def _plan(self, items: list[Item], cells: Any, passed: dict[str, bool],
-              pre: list[str]) -> tuple[list[dict], dict[str, Clean]]:  # fmt: skip
-        return _recheck.jobs_for(items, cells, passed, self.instructor, pre, self.job.quiz_keys,
-                                 self.answers)  # fmt: skip
-
-    def verdicts(self, items: tuple[Item, ...], cells: Any,
-                 outcomes: dict[str, Outcome]) -> dict[str, Clean]:  # fmt: skip
-        """Every item's clean verdict; a pass the inline check never saw is not taken on trust."""
-        rest = [it for it in items if it.grade_id not in self.done]
-        passed = {g: o.passed for g, o in outcomes.items()}
-        unchecked, known = self._plan(rest, cells, passed, [])
-        known = {**self.known, **known}
-        for j in unchecked:
-            known[j["item"]] = Clean(Verdict.MISSING, "not re-checked outside the kernel")
-        return _recheck.verdicts(self.jobs, self.results, known)
-
-
-def _coalesced(cell: Any) -> Any:
-    from ._client import coalesce
-
-    cell = copy.deepcopy(cell)
-    coalesce(cell)
-    return cell
-
-
-def _post(job: Job, rebuilt: Rebuilt, ins: Instrumented, ran: Execution, checker: _Checker,
-          base: Result, clock: _Clock) -> Result:  # fmt: skip
+def _post(job: Job, rebuilt: Rebuilt, ins: Instrumented, ran: Execution, checker: Checker,
+          base: Result, clock: Clock) -> Result:  # fmt: skip
     """Score and feedback, under their own hard limit: a row in time, whatever the run holds."""
     out: dict[str, Any] = {}
 
@@ -235,7 +164,7 @@ def _post(job: Job, rebuilt: Rebuilt, ins: Instrumented, ran: Execution, checker
 
 
 def _score_and_feedback(job: Job, rebuilt: Rebuilt, ins: Instrumented, ran: Execution,
-                        checker: _Checker, base: Result, clock: _Clock) -> Result:  # fmt: skip
+                        checker: Checker, base: Result, clock: Clock) -> Result:  # fmt: skip
     clock.start("score")
     cells = ran.nb.cells
     outcomes = {it.grade_id: _score.outcome(cells[i], ins.token, ran.replies.get(i, ""), it.hidden)
@@ -260,29 +189,3 @@ def _safe(result: Result) -> Result:
                    review=clean(result.review), log=clean(result.log),
                    executed=clean(result.executed), feedback=clean(result.feedback),
                    items=items, answers=clean(result.answers))  # fmt: skip
-
-
-class _Clock:
-    """Seconds per stage of one submission, for `make bench`'s "where the time goes"."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._stage, self._since = "", time.monotonic()
-
-    def start(self, stage: str) -> None:
-        self.stop()
-        self._stage, self._since = stage, time.monotonic()
-
-    def stop(self) -> None:
-        if self._stage:
-            self.seconds[self._stage] = (
-                self.seconds.get(self._stage, 0.0) + time.monotonic() - self._since
-            )
-        self._stage = ""
-
-    def split(self, stage: str, parts: dict[str, float]) -> None:
-        """Replace `stage`'s running time by its parts (the rest stays under `stage`)."""
-        self.stop()
-        total = self.seconds.pop(stage, 0.0)
-        self.seconds.update({k: v for k, v in parts.items() if v})
-        self.seconds[f"{stage}, other"] = max(0.0, total - sum(parts.values()))

@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from course.grading import _feedback, _recheck, _records, _score
+from course.grading._clock import Clock
 from course.grading._instrument import (
     instrument,
     is_grader_cell,
@@ -21,7 +22,6 @@ from course.grading._instrument import (
 )
 from course.grading._rebuild import MAX_EXTRA_CELLS, check_calls, rebuild
 from course.grading._types import Call, Clean, Item, ItemScore, Outcome, Scored, Verdict
-from course.grading.worker import _Clock
 
 HIDDEN = "### BEGIN HIDDEN TESTS\nassert answer == 42, 'hidden says no'\n### END HIDDEN TESTS"
 
@@ -312,7 +312,7 @@ def test_errors_read_like_the_notebooks_own_checks():
 
 
 def test_the_clock_splits_a_stage_into_its_parts():
-    clock = _Clock()
+    clock = Clock()
     clock.start("a")
     clock.start("execution")
     clock.split("execution", {"cells": 0.0, "kernel start": 0.0})
