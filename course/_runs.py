@@ -9,7 +9,7 @@ def runs(module_id: str | None = None, max_results: int = 50) -> Any:
     """This module's runs, newest first: name, status, params and metrics as columns."""
     import mlflow
 
-    from ._setup import experiment_name
+    from ._names import experiment_name
 
     name = experiment_name(module_id) if module_id else None
     experiment = mlflow.get_experiment_by_name(name) if name else None

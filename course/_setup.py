@@ -3,35 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 
 from . import _catalog, _display, _mlflow_ui
 from ._errors import CourseError
+from ._names import experiment_name, model_name
 from ._quiet import apply_offline_env, quiet, silence_libraries, warnings_to_stdout
 from .stack import Stack, artifacts_dir, connect
-
-STUDENT_ENV = "COURSE_STUDENT_ID"
-
-
-def _student() -> str:
-    student = os.environ.get(STUDENT_ENV, "").strip()
-    if student and not re.fullmatch(r"[A-Za-z0-9_.@-]{1,64}", student):
-        raise CourseError(f"{STUDENT_ENV}={student!r}: use letters, digits, '.', '_', '-' or '@'")
-    return student
-
-
-def experiment_name(module_id: str) -> str:
-    """The module's MLflow experiment, namespaced by COURSE_STUDENT_ID on a shared server."""
-    student = _student()
-    return f"{student + '/' if student else ''}shopflow-{module_id}"
-
-
-def model_name() -> str:
-    """The registered model the course promotes and serves, namespaced like the experiments
-    (registered model names cannot hold '/')."""
-    student = _student()
-    return f"{student + '.' if student else ''}shopflow-conversion"
-
 
 # MLflow's embedded store puts artifacts of new experiments in ./mlruns of the current folder;
 # this variable (read when the store is created) moves them under the state dir instead.

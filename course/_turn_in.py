@@ -10,7 +10,7 @@ from typing import Any
 
 from . import _catalog
 from ._errors import CourseError
-from ._setup import STUDENT_ENV, _student
+from ._names import STUDENT_ENV, student
 
 
 def _in_colab() -> bool:
@@ -60,7 +60,7 @@ def turn_in(
     """
     module = _catalog.get(module_id)
     if student_id is None:
-        student_id = _student()
+        student_id = student()
     if not student_id:
         raise CourseError(
             f"who is turning in? pass student_id='your id' or set {STUDENT_ENV} before starting"

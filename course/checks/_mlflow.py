@@ -1,4 +1,5 @@
-"""Reading MLflow state for checks: runs, their experiment, metrics, logged models."""
+"""Reading MLflow state for checks (runs, their experiment, metrics, the registry), and the
+scratch experiments, runs and models checks create and always delete again."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from .._errors import CheckError, NotAttempted
+from .._names import experiment_name
 from ._expect import attempted, expect
 
 
@@ -37,9 +39,12 @@ def get_run(run_id: Any, name: str = "run_id") -> Any:
         ) from None
 
 
-def in_module_experiment(run: Any, module_id: str) -> None:
-    from .._setup import experiment_name
+def module_experiment(module_id: str) -> Any:
+    """The module's experiment in this notebook's store, or None before its first run."""
+    return client().get_experiment_by_name(experiment_name(module_id))
 
+
+def in_module_experiment(run: Any, module_id: str) -> None:
     name = experiment_name(module_id)
     exp = client().get_experiment(run.info.experiment_id)
     expect(
@@ -84,16 +89,22 @@ def model_name(name: Any, first: str = "") -> str:
     attempted(name, "model_name")
     if not isinstance(name, str) or not name:
         raise CheckError(f"`model_name` should be the registered model's name, not {name!r}")
+    if not model_exists(name):
+        message = f"no registered model {name!r} in this notebook's registry yet"
+        if first:
+            raise NotAttempted(f"{message}: {first} registers it")
+        raise CheckError(f"{message}: register a version first")
+    return name
+
+
+def model_exists(name: str) -> bool:
     from mlflow.exceptions import MlflowException
 
     try:
         client().get_registered_model(name)
     except MlflowException:
-        message = f"no registered model {name!r} in this notebook's registry yet"
-        if first:
-            raise NotAttempted(f"{message}: {first} registers it") from None
-        raise CheckError(f"{message}: register a version first") from None
-    return name
+        return False
+    return True
 
 
 def model_version(name: str, version: Any, arg: str = "version") -> Any:
@@ -129,19 +140,83 @@ def versions(name: str) -> list[Any]:
     return sorted(found, key=lambda mv: int(mv.version))
 
 
+# --- scratch objects: what a check creates to call a learner's function on, deleted after --------
+
+
+def scratch_name() -> str:
+    """A fresh name for a scratch experiment or registered model."""
+    return f"course-check-{uuid.uuid4().hex[:8]}"
+
+
 @contextlib.contextmanager
-def scratch_model(sources: list[str], aliases: dict[str, int]) -> Iterator[str]:
+def scratch_model(
+    sources: list[str], aliases: dict[str, int], run_id: str | None = None
+) -> Iterator[str]:
     """A throw-away registered model to call a learner's function on; always deleted after, so
     the learner's registry shows only their own models."""
-    name = f"course-check-{uuid.uuid4().hex[:8]}"
+    name = scratch_name()
     client().create_registered_model(name)
     try:
         for source in sources:
             # A tracking server wants the logged model's id next to a models:/m-... source.
             model_id = source.rsplit("/", 1)[-1] if source.startswith("models:/m-") else None
-            client().create_model_version(name, source=source, model_id=model_id)
+            client().create_model_version(name, source=source, run_id=run_id, model_id=model_id)
         for alias, version in aliases.items():
             client().set_registered_model_alias(name, alias, str(version))
         yield name
     finally:
         client().delete_registered_model(name)
+
+
+@contextlib.contextmanager
+def dropped_model() -> Iterator[str]:
+    """A scratch name for a registered model the learner's code creates; deleted after, if it
+    was created."""
+    from mlflow.exceptions import MlflowException
+
+    name = scratch_name()
+    try:
+        yield name
+    finally:
+        with contextlib.suppress(MlflowException):
+            client().delete_registered_model(name)
+
+
+@contextlib.contextmanager
+def scratch_run() -> Iterator[Any]:
+    """A run in the active experiment, deleted afterwards with what it logged."""
+    import mlflow
+
+    run = mlflow.start_run(run_name="course-check", tags={"pipeline": "course-check"})
+    try:
+        yield run
+    finally:
+        mlflow.end_run()
+        client().delete_run(run.info.run_id)
+
+
+@contextlib.contextmanager
+def scratch_experiment(active_for: str = "") -> Iterator[Any]:
+    """A throw-away experiment, deleted after. With ``active_for`` (a module id) it is the active
+    experiment meanwhile; runs left open are failed, then the module's experiment is active again."""
+    import mlflow
+
+    experiment_id = client().create_experiment(scratch_name())
+    if active_for:
+        mlflow.set_experiment(experiment_id=experiment_id)
+    try:
+        yield client().get_experiment(experiment_id)
+    finally:
+        if active_for:
+            while mlflow.active_run() is not None:
+                mlflow.end_run("FAILED")
+            mlflow.set_experiment(experiment_name(active_for))
+        client().delete_experiment(experiment_id)
+
+
+def delete_logged_model(model_id: str) -> None:
+    """Remove a logged model a scratch run left behind (a no-op where MLflow cannot)."""
+    from mlflow.exceptions import MlflowException
+
+    with contextlib.suppress(MlflowException, AttributeError):
+        client().delete_logged_model(model_id)

@@ -8,7 +8,8 @@ from typing import Any
 
 from .. import data
 from .._errors import CheckError
-from . import _data_version, _mlflow
+from .._names import experiment_name
+from . import _data_version, _mlflow, _values
 from ._expect import attempted, close, expect
 from ._registry import Question, exercise, question
 
@@ -31,10 +32,7 @@ def _reference_auc(features: list[str], c: float) -> float:
 
 def _float_param(run: Any, key: str) -> float:
     raw = _mlflow.params(run, key)[key]
-    try:
-        return float(raw)
-    except ValueError:
-        raise CheckError(f"param {key!r} = {raw!r} is not a number") from None
+    return _values.as_float(raw, f"param {key!r} = {raw!r} is not a number")
 
 
 @exercise(
@@ -251,8 +249,6 @@ def _fixture_experiment() -> Iterator[tuple[str, str]]:
     It exists only while the check runs: afterwards, pass or fail, it is deleted again, so the
     learner's MLflow UI never lists it (a deleted experiment is restored by the next check).
     """
-    from .._setup import experiment_name
-
     name = experiment_name("m02") + "-ex4-fixture"
     client = _mlflow.client()
     exp = client.get_experiment_by_name(name)
@@ -324,8 +320,6 @@ def best_run(best_run: Any) -> str:
         if value is not None and value < 0.74:
             raise CheckError("best_run picked a lower score: order by the metric descending")
         raise CheckError("best_run did not pick the finished run with the highest metric")
-    from .._setup import experiment_name
-
     own = experiment_name("m02")
     top = _best_score(own)
     if top is not None:

@@ -6,7 +6,8 @@ from typing import Any
 
 from .. import data
 from .._errors import CheckError, NotAttempted
-from . import _data_version, _markdown, _mlflow
+from .._names import experiment_name
+from . import _data_version, _markdown, _mlflow, _values
 from ._expect import a_function, attempted, close, expect
 from ._registry import Question, exercise, question
 
@@ -33,8 +34,6 @@ def _this_module_kind(mv: Any) -> str:
     registry holds the whole course's versions: module 5's candidates, module 6's pyfunc)."""
     if not mv.run_id:
         return ""
-    from .._setup import experiment_name
-
     run = _mlflow.client().get_run(mv.run_id)
     exp = _mlflow.client().get_experiment(run.info.experiment_id)
     return run.data.params.get("model", "?") if exp.name == experiment_name("m03") else ""
@@ -94,10 +93,8 @@ def audit(model_name: Any, version: Any) -> str:
             "the lineage version -> run is broken",
         )
     md5 = _data_version.training(mv.tags["data_version"], "tag data_version")
-    try:
-        tagged_auc = float(mv.tags["val_roc_auc"])
-    except ValueError:
-        raise CheckError(f"tag val_roc_auc={mv.tags['val_roc_auc']!r} is not a number") from None
+    raw = mv.tags["val_roc_auc"]
+    tagged_auc = _values.as_float(raw, f"tag val_roc_auc={raw!r} is not a number")
     run_auc = _mlflow.metric(run, "val_roc_auc")
     expect(
         close(tagged_auc, run_auc, 1e-4),
@@ -158,12 +155,8 @@ def _called(fn: Any, name: str, *args: Any) -> dict[str, float]:
     result = fn(*args)
     ok = isinstance(result, dict) and {"champion", "challenger"} <= set(result)
     expect(ok, f"{name} should return {{'champion': auc, 'challenger': auc}}, not {result!r:.80}")
-    try:
-        return {k: float(result[k]) for k in ("champion", "challenger")}
-    except (TypeError, ValueError):
-        raise CheckError(
-            f"{name}'s values should be numbers (ROC AUC), not {result!r:.80}"
-        ) from None
+    wrong = f"{name}'s values should be numbers (ROC AUC), not {result!r:.80}"
+    return {k: _values.as_float(result[k], wrong) for k in ("champion", "challenger")}
 
 
 @exercise(

@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import _paths, data
 from .._errors import CheckError
+from . import _values
 from ._expect import attempted, close, expect, of_type
 from ._registry import Question, exercise, question
 
@@ -361,9 +362,7 @@ def _auc(aucs: dict, key: str) -> float:
     value = aucs.get(key)
     if value is None:
         raise CheckError(f"`aucs` has no {key!r}: aucs = {{'naive': ..., 'point_in_time': ...}}")
-    if isinstance(value, (bool, str)) or not hasattr(value, "__float__"):
-        raise CheckError(f"aucs[{key!r}] should be a number, not a {type(value).__name__}")
-    value = float(value)
+    value = _values.number(value, f"aucs[{key!r}]")
     expect(math.isfinite(value) and 0 <= value <= 1, f"aucs[{key!r}] = {value} is not a ROC AUC")
     return value
 

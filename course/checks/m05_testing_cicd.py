@@ -3,16 +3,13 @@ inputs, run the workflow's steps against a scratch registered model and read the
 
 from __future__ import annotations
 
-import contextlib
 import re
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from .. import data
 from .._errors import CheckError, NotAttempted
-from . import _mlflow, _pytest_run, _workflow
+from . import _mlflow, _pytest_run, _values, _workflow
 from ._expect import a_function, attempted, close, expect
 from ._registry import Question, exercise, question
 
@@ -222,7 +219,7 @@ def _verdict(result: Any) -> dict[str, Any]:
     ok = isinstance(result, dict) and {"candidate", "champion", "passed"} <= set(result)
     expect(ok, f"gate should return {{'candidate', 'champion', 'passed'}}, not {result!r:.80}")
     expect(
-        type(result["passed"]).__name__ in ("bool", "bool_"),
+        _values.is_bool(result["passed"]),
         f"'passed' should be True or False, not {result['passed']!r}",
     )
     return result
@@ -270,10 +267,7 @@ def gate(gate: Any, model_name: Any, candidate_version: Any) -> str:
 
 def _tag_float(tags: dict[str, str], key: str) -> float:
     expect(key in tags, f"the candidate has no {key!r} tag")
-    try:
-        return float(tags[key])
-    except ValueError:
-        raise CheckError(f"tag {key}={tags[key]!r} is not a number") from None
+    return _values.as_float(tags[key], f"tag {key}={tags[key]!r} is not a number")
 
 
 @exercise(
@@ -450,18 +444,6 @@ def _structure(flow: dict[str, Any], root: Path) -> dict[str, Any]:
     return jobs
 
 
-@contextlib.contextmanager
-def _scratch_experiment() -> Iterator[str]:
-    """An experiment for the workflow's runs, deleted after: the learner's own stay as they were."""
-    name = f"course-check-{uuid.uuid4().hex[:8]}"
-    client = _mlflow.client()
-    experiment_id = client.create_experiment(name)
-    try:
-        yield name
-    finally:
-        client.delete_experiment(experiment_id)
-
-
 @exercise(
     "m05.ex4",
     "A CI workflow that promotes only on success",
@@ -485,10 +467,10 @@ def workflow(workflow_file: Any, model_name: Any) -> str:
     # A push to main where the candidate beats a weak champion: every step must pass, and
     # promote must move @champion. A scratch model and experiment keep the learner's untouched.
     with _mlflow.scratch_model([prototypes[-1].source], {"champion": 1}) as scratch:
-        with _scratch_experiment() as experiment:
+        with _mlflow.scratch_experiment() as experiment:
             forced = {
                 "MLFLOW_TRACKING_URI": mlflow.get_tracking_uri(),
-                "MLFLOW_EXPERIMENT_NAME": experiment,
+                "MLFLOW_EXPERIMENT_NAME": experiment.name,
                 "MODEL_NAME": scratch,
             }
             env = _workflow.runner_env(forced)

@@ -13,7 +13,7 @@ from typing import Any
 
 from .. import data
 from .._errors import CheckError, NotAttempted
-from . import _mlflow
+from . import _mlflow, _values
 from ._expect import a_function, attempted, expect
 from ._registry import Question, exercise, question
 
@@ -333,10 +333,8 @@ def latency(latency: Any, url: Any) -> str:
     sent = _requests(url) - before
     ok = isinstance(got, dict) and {"p50_ms", "p95_ms"} <= set(got)
     expect(ok, f"latency should return {{'p50_ms': ..., 'p95_ms': ...}}, not {got!r:.80}")
-    try:
-        p50, p95 = float(got["p50_ms"]), float(got["p95_ms"])
-    except (TypeError, ValueError):
-        raise CheckError("p50_ms and p95_ms should be numbers (milliseconds)") from None
+    wrong = "p50_ms and p95_ms should be numbers (milliseconds)"
+    p50, p95 = _values.as_float(got["p50_ms"], wrong), _values.as_float(got["p95_ms"], wrong)
     expect(sent >= n, f"latency(url, frame, {n}) sent {sent} requests to the server, not {n}")
     expect(sent <= n + 5, f"latency(url, frame, {n}) sent {sent} requests: one per row asked")
     expect(0 < p50 <= p95, f"p50 = {p50:.3g} ms and p95 = {p95:.3g} ms are not ordered")

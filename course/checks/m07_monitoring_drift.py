@@ -9,21 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from .. import data
 from .._errors import CheckError, NotAttempted
-from . import _drift
+from . import _drift, _metrics, _values
 from ._expect import a_function, attempted, close, expect
 from ._registry import Question, exercise, question
 
 NUMERIC = list(data.NUMERIC_FEATURES)
 CATEGORICAL = list(data.CATEGORICAL_FEATURES)
 FEATURES = NUMERIC + CATEGORICAL
-THRESHOLD = 0.1  # the preset's distance threshold
-BORDER = 0.005  # a score this close to the threshold may fall either way: accept both
 CALM_REF = (13, 16)  # the notebook's reference: the last four training weeks
 GAUGES = (
     "shopflow_monitored_week",
@@ -34,46 +31,9 @@ GAUGES = (
 )
 
 
-@lru_cache(maxsize=1)
-def _activity() -> Any:
-    return data.activity()
-
-
-def _weeks(first: int, last: int | None = None) -> Any:
-    """A fresh copy of the snapshots of weeks first..last: learners' code may modify it."""
-    frame = _activity()
-    last = first if last is None else last
-    return frame[(frame["week"] >= first) & (frame["week"] <= last)].reset_index(drop=True)
-
-
 def _label(ref: tuple[int, int], week: int) -> str:
     kind = "a holiday week" if week in data.HOLIDAY_WEEKS else "a calm week"
     return f"reference weeks {ref[0]}-{ref[1]} vs week {week} ({kind})"
-
-
-# --- drift recomputed with SciPy -------------------------------------------------------------
-
-
-def _preset_score(ref: Any, cur: Any, categorical: bool) -> float:
-    """The preset's default method on references over 1000 rows: Wasserstein for numeric
-    columns with more than 5 values, Jensen-Shannon for the rest."""
-    import pandas as pd
-
-    if not categorical and pd.concat([ref, cur]).nunique() > 5:
-        return _drift.normed_wasserstein(ref, cur)
-    return _drift.frequency_distance(ref, cur)
-
-
-def _drift_flags(ref: Any, cur: Any) -> tuple[set[str], set[str]]:
-    """(features surely drifted, features too close to the threshold to insist either way)."""
-    sure, border = set(), set()
-    for col in FEATURES:
-        score = _preset_score(ref[col], cur[col], col in CATEGORICAL)
-        if abs(score - THRESHOLD) < BORDER:
-            border.add(col)
-        elif score >= THRESHOLD:
-            sure.add(col)
-    return sure, border
 
 
 def _model(model: Any) -> Any:
@@ -90,17 +50,6 @@ def _probabilities(model: Any, frame: Any) -> Any:
     return model.predict_proba(frame[columns])[:, 1]
 
 
-def _rank_auc(labels: Any, scores: Any) -> float:
-    """ROC AUC as the Mann-Whitney statistic: the chance a buyer outranks a non-buyer."""
-    import numpy as np
-    from scipy.stats import rankdata
-
-    y = np.asarray(labels) == 1
-    ranks = rankdata(scores)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
 # --- what the learner's functions return -------------------------------------------------------
 
 
@@ -108,35 +57,17 @@ def _names(value: Any, name: str) -> set[str]:
     import pandas as pd
 
     ok = isinstance(value, (list, tuple, set, pd.Index)) and all(isinstance(v, str) for v in value)
-    expect(ok, f"{name} should return a list of feature names, not {_show(value)}")
+    expect(ok, f"{name} should return a list of feature names, not {_values.show(value)}")
     return set(value)
-
-
-def _number(value: Any, name: str) -> float:
-    import numbers
-
-    expect(
-        isinstance(value, numbers.Real) and not isinstance(value, bool),
-        f"{name} should return a number, not {_show(value)}",
-    )
-    return float(value)
-
-
-def _is_bool(value: Any) -> bool:
-    import numpy as np
-
-    return isinstance(value, (bool, np.bool_))
-
-
-def _show(value: Any) -> str:
-    text = repr(value).splitlines()[0] if repr(value) else ""
-    return f"a {type(value).__name__} ({text[:60]})"
 
 
 def _frame(value: Any, name: str, columns: Iterable[str]) -> Any:
     import pandas as pd
 
-    expect(isinstance(value, pd.DataFrame), f"{name} should return a DataFrame, not {_show(value)}")
+    expect(
+        isinstance(value, pd.DataFrame),
+        f"{name} should return a DataFrame, not {_values.show(value)}",
+    )
     missing = [c for c in columns if c not in value.columns]
     expect(not missing, f"{name}'s DataFrame has no column(s) {', '.join(missing)}")
     return value
@@ -162,7 +93,7 @@ def drifted(drifted_features: Any) -> str:
     fn = a_function(drifted_features, "drifted_features")
     cases = ((CALM_REF, 23), (CALM_REF, 19), ((10, 13), 20))
     for ref_weeks, week in cases:
-        ref, cur = _weeks(*ref_weeks), _weeks(week)
+        ref, cur = _drift.weeks(*ref_weeks), _drift.weeks(week)
         got = _names(fn(ref.copy(), cur.copy()), "drifted_features")
         where = _label(ref_weeks, week)
         unknown = sorted(got - set(FEATURES))
@@ -172,13 +103,13 @@ def drifted(drifted_features: Any) -> str:
             expect(
                 not missed, f"on {where} drifted_features misses {missed}, shifted by the holiday"
             )
-        sure, border = _drift_flags(ref, cur)
-        missed = sorted(sure - got)
+        flags = _drift.flags(ref, cur)
+        missed = sorted(flags.sure - got)
         expect(
             not missed,
             f"on {where} drifted_features misses {missed}, whose drift score reaches its threshold",
         )
-        extra = sorted(got - sure - border)
+        extra = sorted(got - flags.sure - flags.border)
         expect(
             not extra,
             f"on {where} drifted_features flags {extra}, whose drift score is below its threshold: "
@@ -216,15 +147,20 @@ def scores(drift_scores: Any) -> str:
     cases = ((CALM_REF, 20, "ks"), (CALM_REF, 20, "wasserstein"), ((10, 13), 24, "ks"))
     cases += ((CALM_REF, 23, "psi"),)
     for ref_weeks, week, method in cases:
-        ref, cur = _weeks(*ref_weeks), _weeks(week)
+        ref, cur = _drift.weeks(*ref_weeks), _drift.weeks(week)
         call = f"drift_scores(..., method={method!r}) on {_label(ref_weeks, week)}"
         table = _frame(fn(ref.copy(), cur.copy(), method), "drift_scores", ("score", "drifted"))
         missing = [c for c in NUMERIC if c not in table.index]
         expect(not missing, f"{call} has no row for {missing}: index the DataFrame by feature name")
         for col in NUMERIC:
-            score = _number(table.loc[col, "score"], f"{call}'s score of {col}")
+            score = _values.number(
+                table.loc[col, "score"], f"{call}'s score of {col}", verb="return"
+            )
             flag = table.loc[col, "drifted"]
-            expect(_is_bool(flag), f"{call}: drifted should be True or False, not {_show(flag)}")
+            expect(
+                _values.is_bool(flag),
+                f"{call}: drifted should be True or False, not {_values.show(flag)}",
+            )
             if method == "ks":
                 truth = float(ks_2samp(ref[col], cur[col]).pvalue)
             elif method == "wasserstein":
@@ -237,7 +173,7 @@ def scores(drift_scores: Any) -> str:
                     f"{call}: the score of {col} is {score:.4g}, not the "
                     f"{_EXPECTED_METHODS[method]}; pass method=method to ValueDrift",
                 )
-            threshold = 0.05 if method == "ks" else THRESHOLD
+            threshold = 0.05 if method == "ks" else _drift.THRESHOLD
             kind = (
                 "a p-value: drift at or below"
                 if method == "ks"
@@ -267,8 +203,8 @@ def prediction(prediction_drift: Any, model: Any) -> str:
     clf = _model(model)
     found = {}
     for ref_weeks, week in ((CALM_REF, 24), (CALM_REF, 19), ((10, 13), 22)):
-        ref, cur = _weeks(*ref_weeks), _weeks(week)
-        got = _number(fn(ref.copy(), cur.copy()), "prediction_drift")
+        ref, cur = _drift.weeks(*ref_weeks), _drift.weeks(week)
+        got = _values.number(fn(ref.copy(), cur.copy()), "prediction_drift", verb="return")
         truth = _drift.normed_wasserstein(_probabilities(clf, ref), _probabilities(clf, cur))
         expect(
             close(got, truth, 1e-6),
@@ -278,7 +214,7 @@ def prediction(prediction_drift: Any, model: Any) -> str:
         )
         found[week] = got
     expect(
-        found[19] < THRESHOLD < found[24],
+        found[19] < _drift.THRESHOLD < found[24],
         "prediction drift does not separate a calm week from a holiday week: is `model` the "
         "calm-weeks model from the setup cell?",
     )
@@ -301,22 +237,25 @@ def decay(performance: Any, model: Any) -> str:
     clf = _model(model)
     found = {}
     for weeks in ((17, 17), (22, 22), (18, 21)):
-        window = _weeks(*weeks)
+        window = _drift.weeks(*weeks)
         label = f"week {weeks[0]}" if weeks[0] == weeks[1] else f"weeks {weeks[0]}-{weeks[1]}"
         got = fn(window.copy())
         keys = ("roc_auc", "predicted_rate", "actual_rate")
         expect(
             isinstance(got, dict) and all(k in got for k in keys),
-            f"performance should return a dict with {', '.join(keys)}, not {_show(got)}",
+            f"performance should return a dict with {', '.join(keys)}, not {_values.show(got)}",
         )
         scores, labels = _probabilities(clf, window), window[data.TARGET].to_numpy()
         truth = {
-            "roc_auc": (_rank_auc(labels, scores), "the ROC AUC of the predicted probabilities"),
+            "roc_auc": (
+                _metrics.rank_auc(labels, scores),
+                "the ROC AUC of the predicted probabilities",
+            ),
             "predicted_rate": (float(scores.mean()), "the mean predicted probability"),
             "actual_rate": (float(labels.mean()), "the share of snapshots that converted"),
         }
         for key, (value, what) in truth.items():
-            number = _number(got[key], f"performance's {key}")
+            number = _values.number(got[key], f"performance's {key}", verb="return")
             expect(
                 close(number, value, 1e-6),
                 f"on {label} performance's {key} is {number:.4f}, not {what} "
@@ -345,7 +284,7 @@ def monitoring(monitor: Any, model: Any) -> str:
     columns = ("week", "drift_share", "prediction_drift", "roc_auc")
     checked = 0
     for ref_weeks, weeks in ((CALM_REF, [21, 22]), ((10, 13), [24])):
-        ref = _weeks(*ref_weeks)
+        ref = _drift.weeks(*ref_weeks)
         table = _frame(fn(ref.copy(), list(weeks)), "monitor", columns)
         got_weeks = [int(w) for w in table["week"]]
         expect(
@@ -354,25 +293,23 @@ def monitoring(monitor: Any, model: Any) -> str:
         )
         ref_scores = _probabilities(clf, ref)
         for (_, row), week in zip(table.iterrows(), weeks, strict=True):
-            cur, where = _weeks(week), _label(ref_weeks, week)
-            share = _number(row["drift_share"], "drift_share")
-            sure, border = _drift_flags(ref, cur)
-            low, high = len(sure) / len(FEATURES), (len(sure) + len(border)) / len(FEATURES)
+            cur, where = _drift.weeks(week), _label(ref_weeks, week)
+            share = _values.number(row["drift_share"], "drift_share", verb="return")
             expect(
-                low - 1e-9 <= share <= high + 1e-9,
+                _drift.flags(ref, cur).allows_share(share),
                 f"on {where} drift_share is {share:.2f}, not the share of the {len(FEATURES)} "
                 "features whose drift score reaches its threshold",
             )
-            drift = _number(row["prediction_drift"], "prediction_drift")
+            drift = _values.number(row["prediction_drift"], "prediction_drift", verb="return")
             expect(
                 close(drift, _drift.normed_wasserstein(ref_scores, _probabilities(clf, cur)), 1e-6),
                 f"on {where} prediction_drift is {drift:.4f}, not the normed Wasserstein distance "
                 "of the model's scores",
             )
-            auc = _number(row["roc_auc"], "roc_auc")
-            labelled = _weeks(week - 1)
-            available = _rank_auc(labelled[data.TARGET], _probabilities(clf, labelled))
-            future = _rank_auc(cur[data.TARGET], _probabilities(clf, cur))
+            auc = _values.number(row["roc_auc"], "roc_auc", verb="return")
+            labelled = _drift.weeks(week - 1)
+            available = _metrics.rank_auc(labelled[data.TARGET], _probabilities(clf, labelled))
+            future = _metrics.rank_auc(cur[data.TARGET], _probabilities(clf, cur))
             expect(
                 not close(auc, future, 1e-9) or close(future, available, 1e-9),
                 f"the row of week {week} has the AUC of week {week}'s own snapshots, whose labels "
@@ -395,16 +332,15 @@ def _row(**values: float) -> Any:
 
 def _monitoring_rows(clf: Any) -> list[Any]:
     """The notebook's monitoring table, weeks 18-25, recomputed here."""
-    ref = _weeks(*CALM_REF)
+    ref = _drift.weeks(*CALM_REF)
     ref_scores = _probabilities(clf, ref)
     rows = []
     for week in range(18, 26):
-        cur, labelled = _weeks(week), _weeks(week - 1)
-        sure, _ = _drift_flags(ref, cur)
+        cur, labelled = _drift.weeks(week), _drift.weeks(week - 1)
         row = _row(
-            drift_share=len(sure) / len(FEATURES),
+            drift_share=_drift.flags(ref, cur).share,
             prediction_drift=_drift.normed_wasserstein(ref_scores, _probabilities(clf, cur)),
-            roc_auc=_rank_auc(labelled[data.TARGET], _probabilities(clf, labelled)),
+            roc_auc=_metrics.rank_auc(labelled[data.TARGET], _probabilities(clf, labelled)),
         )
         row["week"] = week
         rows.append(row)
@@ -413,7 +349,9 @@ def _monitoring_rows(clf: Any) -> list[Any]:
 
 def _fires(fn: Any, row: Any) -> bool:
     got = fn(row.copy())
-    expect(_is_bool(got), f"should_retrain should return True or False, not {_show(got)}")
+    expect(
+        _values.is_bool(got), f"should_retrain should return True or False, not {_values.show(got)}"
+    )
     return bool(got)
 
 
@@ -488,7 +426,10 @@ def _parsed(text: Any) -> dict[str, Any]:
         not isinstance(text, bytes),
         "exposition returns bytes: return `generate_latest(registry).decode()`",
     )
-    expect(isinstance(text, str), f"exposition should return the text (a str), not {_show(text)}")
+    expect(
+        isinstance(text, str),
+        f"exposition should return the text (a str), not {_values.show(text)}",
+    )
     try:
         return {family.name: family for family in text_string_to_metric_families(text)}
     except Exception as exc:
@@ -570,7 +511,7 @@ def _yaml_file(value: Any, name: str) -> tuple[Path, Any]:
     import yaml
 
     attempted(value, name)
-    expect(isinstance(value, str | Path), f"`{name}` should be a path, not {_show(value)}")
+    expect(isinstance(value, str | Path), f"`{name}` should be a path, not {_values.show(value)}")
     path = Path(value)
     expect(path.is_file(), f"no file at {path}: run its %%writefile cell first")
     text = path.read_text(encoding="utf-8", errors="replace")[:200_000]

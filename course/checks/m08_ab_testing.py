@@ -11,6 +11,7 @@ from .. import data
 from .._errors import CheckError
 from ._expect import a_function, expect
 from ._registry import Question, exercise, question
+from ._values import is_bool, number
 
 ARMS = ("control", "treatment")
 SRM_ALPHA = 0.001  # the notebook's threshold for a broken split
@@ -111,16 +112,6 @@ def peeking_theory(looks: int, alpha: float, step: float = 0.002) -> float:
 
 
 # --- shaping the learner's answers -----------------------------------------------------------
-
-
-def _number(value: Any, what: str) -> float:
-    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        value = value.item()  # a 0-d numpy array, as some statsmodels functions return
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise CheckError(f"{what} should be a number, not {type(value).__name__} {value!r:.60}")
-    if not math.isfinite(float(value)):
-        raise CheckError(f"{what} is {value}: expected a finite number")
-    return float(value)
 
 
 def _record(result: Any, keys: tuple[str, ...], name: str) -> dict[str, Any]:
@@ -255,7 +246,7 @@ def srm(srm_pvalue: Any) -> str:
     frames["the same 20/80 split checked with share=0.5"] = (skewed, 0.5)
     got = {}
     for label, (frame, share) in frames.items():
-        p = _number(fn(frame.copy(), share), f"srm_pvalue on {label}")
+        p = number(fn(frame.copy(), share), f"srm_pvalue on {label}", finite=True)
         expect(
             0 <= p <= 1,
             f"srm_pvalue returned {p:.3g} on {label}: a p-value lies in [0, 1]; return .pvalue, "
@@ -277,7 +268,9 @@ def srm(srm_pvalue: Any) -> str:
 
 def _check_analysis(fn: Any, frame: Any, label: str, alpha: float) -> dict[str, float]:
     result = _record(fn(frame.copy(), alpha), ANALYSIS_KEYS, "analyse")
-    got = {k: _number(result[k], f"analyse(...)[{k!r}] on {label}") for k in ANALYSIS_KEYS}
+    got = {
+        k: number(result[k], f"analyse(...)[{k!r}] on {label}", finite=True) for k in ANALYSIS_KEYS
+    }
     ref = _two_proportions(frame, alpha)
     for arm in ("control_rate", "treatment_rate"):
         expect(
@@ -398,7 +391,7 @@ def _rates(fn: Any, n_per_arm: int, looks: int, alpha: float, seed: int) -> dict
     result = _record(
         fn(n_per_arm, looks, alpha=alpha, n_sims=4000, seed=seed), ("fixed", "peeking"), call
     )
-    got = {k: _number(result[k], f"{call}[{k!r}]") for k in ("fixed", "peeking")}
+    got = {k: number(result[k], f"{call}[{k!r}]", finite=True) for k in ("fixed", "peeking")}
     for key, value in got.items():
         expect(0 <= value <= 1, f"{call}[{key!r}] = {value:.3g} is not a rate between 0 and 1")
     return got
@@ -463,14 +456,15 @@ def _revenue_cut(seed: int, factor: float) -> Any:
 
 def _check_guardrail(fn: Any, frame: Any, label: str, metric: str, alpha: float) -> bool:
     result = _record(fn(frame.copy(), metric=metric, alpha=alpha), GUARDRAIL_KEYS, "guardrail")
-    import numpy as np
-
     passed = result["passed"]
     expect(
-        isinstance(passed, (bool, np.bool_)),
+        is_bool(passed),
         f"guardrail(...)['passed'] should be True or False, not {passed!r:.40}",
     )
-    got = {k: _number(result[k], f"guardrail(...)[{k!r}] on {label}") for k in GUARDRAIL_KEYS[:3]}
+    got = {
+        k: number(result[k], f"guardrail(...)[{k!r}] on {label}", finite=True)
+        for k in GUARDRAIL_KEYS[:3]
+    }
     ref = _welch(frame, metric, alpha)
     expect(
         not (ref["diff"] and _near(got["diff"], -ref["diff"], 1e-9)),

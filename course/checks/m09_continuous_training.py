@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import data
 from .._errors import CheckError, NotAttempted
-from . import _drift, _mlflow
+from . import _drift, _mlflow, _values
 from ._expect import a_function, close, expect
 from ._registry import Question, exercise, question
 
@@ -26,46 +26,16 @@ NUMERIC = list(data.NUMERIC_FEATURES)
 CATEGORICAL = list(data.CATEGORICAL_FEATURES)
 FEATURES = NUMERIC + CATEGORICAL
 TIMELINE = tuple(range(18, 26))
-DRIFT_SHARE = 0.5
-THRESHOLD = 0.1  # the preset's per-column distance threshold
-BORDER = 0.005  # a score this close to the threshold may fall either way
 MARGIN = 0.005
 RUN_TAGS = ("decision", "reason", "data_fingerprint", "champion_version", "challenger_version")
 LINEAGE = ("week", "data_fingerprint", "source_run", "challenger_log_loss", "champion_log_loss")
 
 
-@lru_cache(maxsize=1)
-def _activity() -> Any:
-    return data.activity()
-
-
-def _weeks(first: int, last: int | None = None) -> Any:
-    frame = _activity()
-    last = first if last is None else last
-    return frame[(frame["week"] >= first) & (frame["week"] <= last)].reset_index(drop=True)
-
-
-def _show(value: Any) -> str:
-    text = repr(value).splitlines()[0] if repr(value) else ""
-    return f"a {type(value).__name__} ({text[:60]})"
-
-
 def _dict(value: Any, name: str, keys: tuple[str, ...]) -> dict[str, Any]:
-    expect(isinstance(value, dict), f"{name} should return a dict, not {_show(value)}")
+    expect(isinstance(value, dict), f"{name} should return a dict, not {_values.show(value)}")
     missing = [k for k in keys if k not in value]
     expect(not missing, f"{name}'s dict has no key(s) {', '.join(missing)}")
     return value
-
-
-def _is_bool(value: Any) -> bool:
-    return type(value).__name__ in ("bool", "bool_")
-
-
-def _float(value: Any, what: str) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise CheckError(f"{what} should be a number, not {_show(value)}") from None
 
 
 # --- exercise 1: features from the store ------------------------------------------------------
@@ -78,9 +48,13 @@ def _requests() -> tuple[Any, Any]:
     import pandas as pd
 
     rng = np.random.default_rng(909)
-    picks = _weeks(3, 3).sample(60, random_state=1)
+    picks = _drift.weeks(3, 3).sample(60, random_state=1)
     picks = pd.concat(
-        [picks, _weeks(19).sample(60, random_state=2), _weeks(23).sample(60, random_state=3)]
+        [
+            picks,
+            _drift.weeks(19).sample(60, random_state=2),
+            _drift.weeks(23).sample(60, random_state=3),
+        ]
     )
     offsets = pd.to_timedelta(rng.integers(0, 6 * 24 * 3600, len(picks)), unit="s")
     requests = pd.DataFrame(
@@ -92,7 +66,7 @@ def _requests() -> tuple[Any, Any]:
         }
     )
     expected = picks[FEATURES].reset_index(drop=True)
-    early = _weeks(0).head(3)
+    early = _drift.weeks(0).head(3)
     before = pd.DataFrame(
         {
             "customer_id": early["customer_id"].to_numpy(),
@@ -130,7 +104,8 @@ def features(features_step: Any) -> str:
     requests, expected = _requests()
     got = fn(requests.copy())
     expect(
-        isinstance(got, pd.DataFrame), f"features_step should return a DataFrame, not {_show(got)}"
+        isinstance(got, pd.DataFrame),
+        f"features_step should return a DataFrame, not {_values.show(got)}",
     )
     missing = [
         c for c in ["customer_id", "event_timestamp", "week", "label", *FEATURES] if c not in got
@@ -176,23 +151,6 @@ def features(features_step: Any) -> str:
 # --- exercise 2: the drift trigger -----------------------------------------------------------
 
 
-def _flags(ref: Any, cur: Any) -> tuple[set[str], set[str]]:
-    """(columns surely drifted, columns too close to the threshold to insist either way)."""
-    import pandas as pd
-
-    sure, border = set(), set()
-    for col in FEATURES:
-        numeric = col in NUMERIC and pd.concat([ref[col], cur[col]]).nunique() > 5
-        score = (_drift.normed_wasserstein if numeric else _drift.frequency_distance)(
-            ref[col], cur[col]
-        )
-        if abs(score - THRESHOLD) < BORDER:
-            border.add(col)
-        elif score >= THRESHOLD:
-            sure.add(col)
-    return sure, border
-
-
 @exercise(
     "m09.ex2",
     "The drift step",
@@ -211,33 +169,36 @@ def drift(drift_step: Any) -> str:
     cases = (((16, 17), 20), ((16, 17), 23), ((22, 23), 24))
     verdicts = []
     for ref_weeks, week in cases:
-        ref, cur = _weeks(*ref_weeks), _weeks(week)
+        ref, cur = _drift.weeks(*ref_weeks), _drift.weeks(week)
         where = f"reference weeks {ref_weeks[0]}-{ref_weeks[1]} vs week {week}"
         got = _dict(fn(ref.copy(), cur.copy()), "drift_step", ("share", "drifted", "features"))
-        share = _float(got["share"], "'share'")
+        share = _values.as_float(
+            got["share"], f"'share' should be a number, not {_values.show(got['share'])}"
+        )
         expect(
-            _is_bool(got["drifted"]), f"'drifted' should be True or False, not {got['drifted']!r}"
+            _values.is_bool(got["drifted"]),
+            f"'drifted' should be True or False, not {got['drifted']!r}",
         )
         names = got["features"]
         expect(
             isinstance(names, (list, tuple, set)) and all(isinstance(n, str) for n in names),
-            f"'features' should be a list of column names, not {_show(names)}",
+            f"'features' should be a list of column names, not {_values.show(names)}",
         )
-        sure, border = _flags(ref, cur)
-        missed, extra = sorted(sure - set(names)), sorted(set(names) - sure - border)
+        flags = _drift.flags(ref, cur)
+        missed = sorted(flags.sure - set(names))
+        extra = sorted(set(names) - flags.sure - flags.border)
         expect(
             not missed, f"on {where} 'features' misses {missed}, whose drift reaches its threshold"
         )
         expect(
             not extra, f"on {where} 'features' has {extra}, whose drift stays below its threshold"
         )
-        low, high = len(sure) / len(FEATURES), (len(sure) + len(border)) / len(FEATURES)
         expect(
-            low - 1e-9 <= share <= high + 1e-9,
+            flags.allows_share(share),
             f"on {where} 'share' is {share:.2f}, not the drifted fraction of the {len(FEATURES)} columns",
         )
         expect(
-            bool(got["drifted"]) == (share >= DRIFT_SHARE),
+            bool(got["drifted"]) == (share >= _drift.DRIFT_SHARE),
             f"on {where} 'drifted' is {got['drifted']} with share {share:.2f}: compare with DRIFT_SHARE",
         )
         verdicts.append(bool(got["drifted"]))
@@ -259,7 +220,7 @@ def _fit(frame: Any) -> Any:
 
 @lru_cache(maxsize=1)
 def _gate_models() -> tuple[Any, Any]:
-    return _fit(_weeks(14, 17)), _fit(_weeks(21, 22))
+    return _fit(_drift.weeks(14, 17)), _fit(_drift.weeks(21, 22))
 
 
 class _Overconfident:
@@ -294,7 +255,7 @@ def _verdict(fn: Any, challenger: Any, champion: Any, holdout: Any, label: str) 
     keys = ("tests_passed", "challenger_log_loss", "champion_log_loss", "passed")
     got = _dict(got, "gate_step", keys)
     for key in ("tests_passed", "passed"):
-        expect(_is_bool(got[key]), f"'{key}' should be True or False, not {got[key]!r}")
+        expect(_values.is_bool(got[key]), f"'{key}' should be True or False, not {got[key]!r}")
     return got
 
 
@@ -313,12 +274,15 @@ def _verdict(fn: Any, challenger: Any, champion: Any, holdout: Any, label: str) 
 def gate(gate_step: Any) -> str:
     fn = a_function(gate_step, "gate_step")
     calm, holiday = _gate_models()
-    frame = _weeks(24)
+    frame = _drift.weeks(24)
     holdout = frame[frame["customer_id"] % 5 == 0].reset_index(drop=True)
     better = _verdict(fn, holiday, calm, holdout, "a holiday challenger on a holiday week")
     expect(better["tests_passed"], "clean data and a sound challenger failed the tests")
     for role, model in (("challenger", holiday), ("champion", calm)):
-        value = _float(better[f"{role}_log_loss"], f"'{role}_log_loss'")
+        raw = better[f"{role}_log_loss"]
+        value = _values.as_float(
+            raw, f"'{role}_log_loss' should be a number, not {_values.show(raw)}"
+        )
         expect(
             close(value, _own_log_loss(model, holdout), 1e-4),
             f"'{role}_log_loss' ({value:.4f}) is not that model's log loss on the holdout given",
@@ -354,19 +318,6 @@ def gate(gate_step: Any) -> str:
 
 
 @contextlib.contextmanager
-def _scratch_run() -> Iterator[Any]:
-    """A run in the module's experiment, deleted afterwards with what it logged."""
-    import mlflow
-
-    run = mlflow.start_run(run_name="course-check", tags={"pipeline": "course-check"})
-    try:
-        yield run
-    finally:
-        mlflow.end_run()
-        _mlflow.client().delete_run(run.info.run_id)
-
-
-@contextlib.contextmanager
 def _scratch_versions(count: int) -> Iterator[str]:
     """A throw-away registered model with ``count`` versions and @champion -> v1. The versions
     come from a model logged in a deleted run: a tracking server refuses local folders."""
@@ -374,7 +325,7 @@ def _scratch_versions(count: int) -> Iterator[str]:
 
     from ..stack import pip_requirements
 
-    with _scratch_run():
+    with _mlflow.scratch_run():
         info = mlflow.sklearn.log_model(
             _gate_models()[0], name="model", pip_requirements=pip_requirements()
         )
@@ -382,21 +333,7 @@ def _scratch_versions(count: int) -> Iterator[str]:
         with _mlflow.scratch_model([info.model_uri] * count, {"champion": 1}) as name:
             yield name
     finally:
-        _delete_logged_model(info.model_id)
-
-
-def _delete_logged_model(model_id: str) -> None:
-    from mlflow.exceptions import MlflowException
-
-    with contextlib.suppress(MlflowException, AttributeError):
-        _mlflow.client().delete_logged_model(model_id)
-
-
-def _delete_model(name: str) -> None:
-    from mlflow.exceptions import MlflowException
-
-    with contextlib.suppress(MlflowException):
-        _mlflow.client().delete_registered_model(name)
+        _mlflow.delete_logged_model(info.model_id)
 
 
 @exercise(
@@ -421,54 +358,39 @@ def register(register_step: Any) -> str:
     model = _gate_models()[1]
     lineage = {"week": 23, "train_weeks": "22-23", "data_fingerprint": uuid.uuid4().hex[:16],
                "challenger_log_loss": 0.4123, "champion_log_loss": 0.4567}  # fmt: skip
-    name = f"course-check-{uuid.uuid4().hex[:8]}"
-    try:
-        with _scratch_run() as run:
-            returned = fn(name, model, dict(lineage))
-            expect(
-                mlflow.active_run() is not None
-                and mlflow.active_run().info.run_id == run.info.run_id,
-                "register_step ended or replaced the active run: log into the run it is called in",
-            )
-            found = _mlflow.versions(name) if _exists(name) else []
-            expect(found, "register_step registered nothing under the model_name it was given")
-            mv = _mlflow.model_version(name, returned, "register_step's result")
-            expect(
-                mv.run_id == run.info.run_id,
-                "the version was not logged in the active run: call log_model inside it",
-            )
-            tags = mv.tags
-            expect(
-                tags.get("source_run") == run.info.run_id,
-                "the version's source_run tag is not the active run's id",
-            )
-            for key, value in lineage.items():
-                expect(key in tags, f"the version has no {key!r} tag: tag every key of lineage")
-                expect(tags[key] == str(value), f"tag {key}={tags[key]!r}, not the lineage value")
-            aliases = _mlflow.client().get_registered_model(name).aliases
-            expect(
-                str(aliases.get("challenger")) == str(mv.version),
-                "@challenger does not point at the new version",
-            )
-            loaded = mlflow.sklearn.load_model(f"models:/{name}/{mv.version}")
-            rows = _weeks(24).head(50)[NUMERIC]
-            expect(
-                np.allclose(loaded.predict_proba(rows), model.predict_proba(rows)),
-                "the registered model does not predict like the model given",
-            )
-    finally:
-        _delete_model(name)
+    with _mlflow.dropped_model() as name, _mlflow.scratch_run() as run:
+        returned = fn(name, model, dict(lineage))
+        expect(
+            mlflow.active_run() is not None and mlflow.active_run().info.run_id == run.info.run_id,
+            "register_step ended or replaced the active run: log into the run it is called in",
+        )
+        found = _mlflow.versions(name) if _mlflow.model_exists(name) else []
+        expect(found, "register_step registered nothing under the model_name it was given")
+        mv = _mlflow.model_version(name, returned, "register_step's result")
+        expect(
+            mv.run_id == run.info.run_id,
+            "the version was not logged in the active run: call log_model inside it",
+        )
+        tags = mv.tags
+        expect(
+            tags.get("source_run") == run.info.run_id,
+            "the version's source_run tag is not the active run's id",
+        )
+        for key, value in lineage.items():
+            expect(key in tags, f"the version has no {key!r} tag: tag every key of lineage")
+            expect(tags[key] == str(value), f"tag {key}={tags[key]!r}, not the lineage value")
+        aliases = _mlflow.client().get_registered_model(name).aliases
+        expect(
+            str(aliases.get("challenger")) == str(mv.version),
+            "@challenger does not point at the new version",
+        )
+        loaded = mlflow.sklearn.load_model(f"models:/{name}/{mv.version}")
+        rows = _drift.weeks(24).head(50)[NUMERIC]
+        expect(
+            np.allclose(loaded.predict_proba(rows), model.predict_proba(rows)),
+            "the registered model does not predict like the model given",
+        )
     return "logged in the week's run, registered, tagged with its lineage and @challenger"
-
-
-def _exists(name: str) -> bool:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        _mlflow.client().get_registered_model(name)
-    except MlflowException:
-        return False
-    return True
 
 
 def _reason(result: dict[str, Any], case: str) -> str:
@@ -555,21 +477,19 @@ def decide(decide_step: Any) -> str:
 
 
 def _trail() -> list[Any]:
-    from .._setup import experiment_name
-
-    client = _mlflow.client()
-    exp = client.get_experiment_by_name(experiment_name("m09"))
+    exp = _mlflow.module_experiment("m09")
     if exp is None:
         return []
-    return client.search_runs([exp.experiment_id], "tags.pipeline = 'weekly'", max_results=1000)
+    return _mlflow.client().search_runs(
+        [exp.experiment_id], "tags.pipeline = 'weekly'", max_results=1000
+    )
 
 
 def _count_runs() -> int:
-    from .._setup import experiment_name
-
-    client = _mlflow.client()
-    exp = client.get_experiment_by_name(experiment_name("m09"))
-    return len(client.search_runs([exp.experiment_id], "", max_results=5000)) if exp else 0
+    exp = _mlflow.module_experiment("m09")
+    return (
+        len(_mlflow.client().search_runs([exp.experiment_id], "", max_results=5000)) if exp else 0
+    )
 
 
 def _week(run: Any) -> int:
@@ -661,11 +581,14 @@ def pipeline(run_week: Any, model_name: Any) -> str:
             f"v{mv.version}'s data_fingerprint differs from week {week}'s run",
         )
         for key in ("challenger_log_loss", "champion_log_loss"):
-            _float(tags[key], f"v{mv.version}'s {key} tag")
+            _values.as_float(
+                tags[key],
+                f"v{mv.version}'s {key} tag should be a number, not {_values.show(tags[key])}",
+            )
     n_runs, n_versions = _count_runs(), len(_mlflow.versions(name))
     for week in (TIMELINE[1], promotions[0][0]):
         again = fn(week)
-        expect(isinstance(again, dict), f"run_week should return a dict, not {_show(again)}")
+        expect(isinstance(again, dict), f"run_week should return a dict, not {_values.show(again)}")
         expect(
             str(again.get("decision")) == by_week[week][0].data.tags["decision"],
             f"run_week({week}) again returns another decision than the recorded one",

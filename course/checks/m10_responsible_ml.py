@@ -1,26 +1,22 @@
 """Checks for m10 Responsible ML and what comes next.
 
 They call the learner's functions on models and rows of their own choosing and recompute every
-number another way (scikit-learn's permutation_importance, a rank-based AUC in pandas, group
+number another way (scikit-learn's permutation_importance, a rank-based AUC, group
 rates with numpy masks, pickle sizes, their own timings), and they read the MLflow runs and
 registry the notebook wrote.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import numbers
 import re
-import uuid
 from collections import Counter
-from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
 
 from .. import data
 from .._errors import CheckError
-from . import _markdown, _mlflow
+from . import _markdown, _metrics, _mlflow, _values
 from ._expect import a_function, attempted, close, expect
 from ._registry import Question, exercise, question
 
@@ -64,25 +60,6 @@ def _small_logreg() -> Any:
     fit_rows = data.split()[0].sample(6000, random_state=3)
     model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=500))
     return model.fit(fit_rows[COLUMNS], fit_rows[data.TARGET])
-
-
-def _rank_auc(labels: Any, scores: Any) -> float:
-    """ROC AUC as the Mann-Whitney statistic with mid-ranks (ties count one half)."""
-    import numpy as np
-    import pandas as pd
-
-    y = np.asarray(labels).astype(int)
-    positives, negatives = int(y.sum()), int(len(y) - y.sum())
-    if positives == 0 or negatives == 0:
-        return math.nan
-    ranks = pd.Series(np.asarray(scores, dtype=float)).rank(method="average").to_numpy()
-    return float((ranks[y == 1].sum() - positives * (positives + 1) / 2) / (positives * negatives))
-
-
-def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise CheckError(f"{what} should be a number, not {value!r:.60}")
-    return float(value)
 
 
 # --- m10.ex1 permutation importance --------------------------------------------------------
@@ -175,7 +152,7 @@ def _slice_reference(model: Any, rows: Any, by: str) -> dict[str, dict[str, floa
         out[str(value)] = {
             "n": float(mask.sum()),
             "positive_rate": float(labels.mean()),
-            "roc_auc": _rank_auc(labels, probabilities[mask]),
+            "roc_auc": _metrics.rank_auc(labels, probabilities[mask]),
         }
     return out
 
@@ -242,12 +219,12 @@ def slices(slice_metrics: Any, model_name: Any) -> str:
             "rows given",
         )
         for value, truth in ref.items():
-            n = _number(table.loc[value, "n"], f"n of slice {value!r}")
+            n = _values.number(table.loc[value, "n"], f"n of slice {value!r}")
             expect(
                 n == truth["n"],
                 f"for {label}, slice {value!r} has n={n:g}; count the rows of `frame` in it",
             )
-            rate = _number(table.loc[value, "positive_rate"], f"positive_rate of {value!r}")
+            rate = _values.number(table.loc[value, "positive_rate"], f"positive_rate of {value!r}")
             expect(
                 close(rate, truth["positive_rate"], 1e-9),
                 f"for {label}, positive_rate of {value!r} is not the mean of {data.TARGET}",
@@ -364,37 +341,6 @@ def _names_version(text: str, version: str) -> bool:
     return re.search(rf"\bv(ersion\s*)?{version}\b", text, flags=re.I) is not None
 
 
-@contextlib.contextmanager
-def _scratch_experiment() -> Iterator[str]:
-    """Runs the check makes go to an experiment of their own, deleted after."""
-    import mlflow
-
-    from .._setup import experiment_name
-
-    name = f"course-check-{uuid.uuid4().hex[:8]}"
-    client = _mlflow.client()
-    experiment_id = client.create_experiment(name)
-    mlflow.set_experiment(experiment_id=experiment_id)
-    try:
-        yield experiment_id
-    finally:
-        while mlflow.active_run() is not None:
-            mlflow.end_run("FAILED")
-        mlflow.set_experiment(experiment_name("m10"))
-        client.delete_experiment(experiment_id)
-
-
-@contextlib.contextmanager
-def _drop_model(name: str) -> Iterator[str]:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        yield name
-    finally:
-        with contextlib.suppress(MlflowException):
-            _mlflow.client().delete_registered_model(name)
-
-
 @exercise(
     "m10.ex4",
     "A model card generated from the registry",
@@ -414,41 +360,36 @@ def model_card(model_card: Any, model_name: Any) -> str:
     champion = _mlflow.alias_version(name, "champion", NEED_CHAMPION)
     client = _mlflow.client()
     owner, auc, flagged = "course-check-owner@example.org", 0.61234, ["slice-x", "slice-y"]
-    scratch = f"course-check-{uuid.uuid4().hex[:8]}"
-    with _scratch_experiment() as experiment_id, _drop_model(scratch):
-        run = client.create_run(experiment_id, run_name="course-check-card")
+    with _mlflow.scratch_experiment("m10") as experiment:
+        run = client.create_run(experiment.experiment_id, run_name="course-check-card")
         client.log_param(run.info.run_id, "model", "course-check")
         client.log_metric(run.info.run_id, "val_roc_auc", auc)
         client.set_terminated(run.info.run_id)
-        client.create_registered_model(scratch)
-        model_id = champion.source.rsplit("/", 1)[-1]  # a tracking server wants it (models:/m-)
-        mv = client.create_model_version(
-            scratch, champion.source, run_id=run.info.run_id, model_id=model_id
-        )
-        client.set_model_version_tag(scratch, mv.version, "owner", owner)
-        client.set_registered_model_alias(scratch, "audited", mv.version)
-        where = "the card of a scratch model"
-        sections = _card_sections(fn(scratch, "audited", list(flagged)), where)
-        details = sections["model details"]
-        expect(
-            scratch in details and _names_version(details, mv.version),
-            "Model details does not name the model and `v<version>` of the version behind the "
-            "alias you are given",
-        )
-        expect(
-            run.info.run_id in details,
-            "Model details does not give the version's source run id (mv.run_id)",
-        )
-        expect(
-            f"{auc:.3f}" in sections["metrics"],
-            "Metrics does not give the source run's val_roc_auc to 3 decimals",
-        )
-        expect(
-            all(s in sections["slices"] for s in flagged),
-            "Slices does not list the flagged slices passed to model_card",
-        )
-        expect(owner in sections["owner"], "Owner does not give the version's owner tag")
-        _card_sections(fn(scratch, "audited", []), "a card with no flagged slice")
+        with _mlflow.scratch_model([champion.source], {"audited": 1}, run.info.run_id) as scratch:
+            mv = client.get_model_version(scratch, "1")
+            client.set_model_version_tag(scratch, mv.version, "owner", owner)
+            where = "the card of a scratch model"
+            sections = _card_sections(fn(scratch, "audited", list(flagged)), where)
+            details = sections["model details"]
+            expect(
+                scratch in details and _names_version(details, mv.version),
+                "Model details does not name the model and `v<version>` of the version behind the "
+                "alias you are given",
+            )
+            expect(
+                run.info.run_id in details,
+                "Model details does not give the version's source run id (mv.run_id)",
+            )
+            expect(
+                f"{auc:.3f}" in sections["metrics"],
+                "Metrics does not give the source run's val_roc_auc to 3 decimals",
+            )
+            expect(
+                all(s in sections["slices"] for s in flagged),
+                "Slices does not list the flagged slices passed to model_card",
+            )
+            expect(owner in sections["owner"], "Owner does not give the version's owner tag")
+            _card_sections(fn(scratch, "audited", []), "a card with no flagged slice")
     if "model_card.md" not in _mlflow.artifact_paths(champion.run_id):
         raise CheckError(
             f"your function works; now log the champion's card to its run {champion.run_id[:8]} "
@@ -584,8 +525,7 @@ def search(track_search: Any, search: Any, parent_run_id: Any, model_name: Any) 
     name = _mlflow.model_name(model_name)
     version = _verify_search(parent_run_id, search, name, "search_run_id")
     own = _small_search()
-    scratch = f"course-check-{uuid.uuid4().hex[:8]}"
-    with _scratch_experiment(), _drop_model(scratch):
+    with _mlflow.scratch_experiment("m10"), _mlflow.dropped_model() as scratch:
         returned = fn(own, scratch)
         if returned is None:
             raise CheckError("track_search returns None: return the parent run's id")
@@ -636,8 +576,8 @@ def _profiled(result: Any) -> tuple[float, float]:
         f"profile should return {{'size_kb': ..., 'latency_ms': ...}}, not {result!r:.80}",
     )
     return (
-        _number(result["size_kb"], "size_kb"),
-        _number(result["latency_ms"], "latency_ms"),
+        _values.number(result["size_kb"], "size_kb"),
+        _values.number(result["latency_ms"], "latency_ms"),
     )
 
 
@@ -696,8 +636,10 @@ def edge(profile: Any, edge_model: Any, model_name: Any) -> str:
     expect(
         latency <= EDGE_MS, f"edge_model takes {latency:.1f} ms per row; the budget is {EDGE_MS} ms"
     )
-    edge_auc = _rank_auc(valid[data.TARGET], edge_scores)
-    champion_auc = _rank_auc(valid[data.TARGET], champion.predict_proba(valid[COLUMNS])[:, 1])
+    edge_auc = _metrics.rank_auc(valid[data.TARGET], edge_scores)
+    champion_auc = _metrics.rank_auc(
+        valid[data.TARGET], champion.predict_proba(valid[COLUMNS])[:, 1]
+    )
     expect(
         edge_auc >= champion_auc - EDGE_AUC_LOSS,
         f"edge_model's validation ROC AUC is {edge_auc:.3f}, more than {EDGE_AUC_LOSS} below "
@@ -766,7 +708,7 @@ def _check_group_column(table: Any, truth: dict, column: str, label: str) -> Non
     source = "groups" if column in ("n", "mean_score", "positive_rate") else "decision"
     want = {g: truth[source][g][column] for g in truth["groups"]}
     for g in want:
-        _number(table.loc[g, column], f"{column} of group {g!r}")
+        _values.number(table.loc[g, column], f"{column} of group {g!r}")
     if all(math.isnan(w) or close(table.loc[g, column], w, 1e-6) for g, w in want.items()):
         return
     if column == "n":
@@ -812,7 +754,7 @@ def _check_group_column(table: Any, truth: dict, column: str, label: str) -> Non
 
 
 def _check_parity(value: Any, truth: dict, label: str) -> None:
-    gap = _number(value, f"parity_difference for {label}")
+    gap = _values.number(value, f"parity_difference for {label}")
     decision = truth["decision"]
     rates = [r["selection_rate"] for r in decision.values()]
     want = _spread(rates)
