@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ._instrument import GRADER_KEY
+from ._instrument import is_grader_cell
 
 _WRAP = 10_000  # longest stream line kept whole; longer ones are split (linear work later)
 _GRADER_CAP = 4 * 1024**2  # outputs of one grader cell (its record)
@@ -31,9 +31,7 @@ def client_class():
 
         def _grader(self, cell_index: int) -> bool:
             cells = self.nb.cells
-            return 0 <= cell_index < len(cells) and bool(
-                cells[cell_index].get("metadata", {}).get(GRADER_KEY)
-            )
+            return 0 <= cell_index < len(cells) and is_grader_cell(cells[cell_index])
 
         def _charge(self, cell_index: int, size: int) -> str:
             """'' when `size` more bytes fit (and are counted), else why not."""

@@ -16,7 +16,7 @@ from typing import Any
 
 from . import _cgroup, _records
 from ._client import client_class, coalesce
-from ._instrument import SERVE_KEY
+from ._instrument import serve_index
 from ._kernel import extra_ro, kernel_env, kill_tree, km_class, netns_of
 from ._types import Execution
 from .sandbox import Limits, prefix, rlimits
@@ -64,9 +64,7 @@ def execute(nb: dict, scratch: Path, limits: Limits, sandboxed: bool, log_path: 
     deadline = start + limits.notebook_timeout
     stopped = ""
     timings = {"kernel start": 0.0, "cells": 0.0, "clean checks": 0.0}
-    serve_at = next(
-        (i for i, c in enumerate(node.cells) if c.get("metadata", {}).get(SERVE_KEY)), -1
-    )
+    serve_at = serve_index(node.cells)
 
     def serve(path: str) -> str:
         cell = node.cells[serve_at]

@@ -32,10 +32,6 @@ class Instrumented:
         """{recording cell index: (test cell index, item)}."""
         return {it.record_at: (i, it) for i, it in self.by_cell.items() if it.record_at is not None}
 
-    @property
-    def serve_at(self) -> int:
-        return next(i for i, c in enumerate(self.nb["cells"]) if c["metadata"].get(SERVE_KEY))
-
 
 def new_token() -> str:
     return "GRADER" + secrets.token_hex(8)
@@ -75,6 +71,11 @@ def _mark(token: str, what: str) -> str:
 def _grader_cell(text: str, **meta: bool) -> dict:
     return {"cell_type": "code", "metadata": {GRADER_KEY: True, **meta}, "source": text,
             "outputs": [], "execution_count": None}  # fmt: skip
+
+
+def serve_index(cells: list) -> int:
+    """Where the spare serve cell is, or -1."""
+    return next((i for i, c in enumerate(cells) if c.get("metadata", {}).get(SERVE_KEY)), -1)
 
 
 def is_grader_cell(cell: dict) -> bool:

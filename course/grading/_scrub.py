@@ -11,8 +11,8 @@ import html
 import json
 from typing import Any
 
-HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
-HIDDEN_END = "### END HIDDEN TESTS"
+from ._cells import hidden_blocks, source
+
 MASK = "[hidden test]"
 _MIN = 6  # shorter lines ("assert", "pass") say nothing and occur everywhere
 
@@ -21,11 +21,7 @@ def hidden_lines(source_nb: dict) -> list[str]:
     """Every line of every hidden test of the instructor's notebook, longest first."""
     lines: set[str] = set()
     for cell in source_nb.get("cells", []):
-        src = cell.get("source", "")
-        src = "".join(src) if isinstance(src, list) else str(src)
-        while HIDDEN_BEGIN in src:
-            _, rest = src.split(HIDDEN_BEGIN, 1)
-            block, _, src = rest.partition(HIDDEN_END)
+        for block in hidden_blocks(source(cell)):
             lines |= {ln.strip() for ln in block.splitlines() if len(ln.strip()) >= _MIN}
     return sorted(lines, key=len, reverse=True)
 
